@@ -1,0 +1,321 @@
+/**
+ * The `tollgate` command line. Each command is a thin adapter: parse arguments, call a workflow,
+ * print the result (a table for people, --json for scripts), exit with the code the error map
+ * gives (kernel/errors.ts).
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { loadConfig } from '../app/config.js';
+import { createLogger, openApp, migrate, migrations, type App } from '../app/container.js';
+import { describeConfig, SETTINGS, type Config } from '../kernel/config.js';
+import { CommonErrors, fail } from '../kernel/errors.js';
+import { ROLES, signToken, type Role } from '../access/index.js';
+import { createApiKey, listApiKeys, revokeApiKey } from '../workflows/api-keys.js';
+import { createTenant, findTenant, listTenants } from '../workflows/tenants.js';
+import { seedDemoIfEmpty } from '../workflows/demo.js';
+import { verifyAudit } from '../workflows/audit.js';
+import type { Actor, Caller } from '../workflows/context.js';
+import { createOutput, reportError, table, type Output } from './output.js';
+import { serve, demoKeyFile } from './serve.js';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+const CLI_ACTOR: Actor = { type: 'cli', id: process.env.USER ?? 'operator' };
+
+interface GlobalOptions {
+  json?: boolean;
+  database?: string;
+}
+
+function configFrom(command: Command, extra: Record<string, string> = {}): Config {
+  const options = command.optsWithGlobals<GlobalOptions>();
+  return loadConfig(process.env, {
+    ...(options.database ? { TOLLGATE_DATABASE_URL: options.database } : {}),
+    ...extra,
+  });
+}
+
+function outputFor(command: Command): Output {
+  return createOutput(Boolean(command.optsWithGlobals<GlobalOptions>().json));
+}
+
+async function withApp<T>(command: Command, work: (app: App, out: Output) => Promise<T>): Promise<T> {
+  const config = configFrom(command);
+  const app = await openApp(config, { logger: cliLogger(config) });
+  try {
+    return await work(app, outputFor(command));
+  } finally {
+    await app.close();
+  }
+}
+
+async function tenantCaller(app: App, tenant: string): Promise<Caller> {
+  const found = await findTenant(app, tenant);
+  if (!found)
+    throw fail(CommonErrors.not_found, `no tenant "${tenant}" (give its slug or id)`, { field: '--tenant' });
+  return { tenantId: found.id, actor: CLI_ACTOR };
+}
+
+/** Commands log warnings and errors only, to stderr, so stdout carries just the result. */
+function cliLogger(config: Config) {
+  return createLogger({ logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel }, process.stderr);
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function buildCli(): Command {
+  const program = new Command('tollgate')
+    .description('Tollgate: convergent telecom billing and charging')
+    .version('0.1.0')
+    .option('--json', 'print machine-readable JSON')
+    .option('--database <url>', 'database URL (overrides TOLLGATE_DATABASE_URL)')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('serve')
+    .description('run the API server (migrates the database first)')
+    .option('--host <host>', 'listen address')
+    .option('--port <port>', 'listen port')
+    .option('--demo', 'seed demo data into an empty database and print a demo admin key')
+    .action(async (options: { host?: string; port?: string; demo?: boolean }, command: Command) => {
+      const config = configFrom(command, {
+        ...(options.host ? { TOLLGATE_HOST: options.host } : {}),
+        ...(options.port ? { TOLLGATE_PORT: options.port } : {}),
+        ...(options.demo ? { TOLLGATE_DEMO: 'true' } : {}),
+      });
+      await serve(config, outputFor(command));
+    });
+
+  const db = program.command('db').description('database schema');
+  db.command('migrate')
+    .description('apply pending migrations')
+    .action(async (_o, command: Command) => {
+      const config = configFrom(command);
+      const app = await openApp(config, { migrate: false, logger: cliLogger(config) });
+      try {
+        const report = await migrate(app);
+        outputFor(command).result(report, () =>
+          report.applied.length === 0
+            ? `Schema is current (${report.alreadyApplied} migrations).`
+            : `Applied ${report.applied.length} migrations: ${report.applied.join(', ')}`,
+        );
+      } finally {
+        await app.close();
+      }
+    });
+  db.command('status')
+    .description('list migrations and whether they have run')
+    .action(async (_o, command: Command) => {
+      const config = configFrom(command);
+      const app = await openApp(config, { migrate: false, logger: cliLogger(config) });
+      try {
+        const list = (await migrations(app)).map((m) => ({
+          name: m.name,
+          executedAt: m.executedAt?.toISOString() ?? 'pending',
+        }));
+        outputFor(command).result(list, () => table(list, ['name', 'executedAt']));
+      } finally {
+        await app.close();
+      }
+    });
+
+  const tenants = program.command('tenants').description('operators and brands hosted on this platform');
+  tenants
+    .command('create')
+    .description('create a tenant')
+    .requiredOption('--slug <slug>', 'short unique handle, e.g. acme-mobile')
+    .requiredOption('--name <name>', 'display name')
+    .option('--currency <code>', 'default ISO 4217 currency', 'EUR')
+    .option('--time-zone <zone>', 'default IANA time zone', 'UTC')
+    .action(async (o: { slug: string; name: string; currency: string; timeZone: string }, command: Command) =>
+      withApp(command, async (app, out) => {
+        const tenant = await createTenant(app, CLI_ACTOR, {
+          slug: o.slug,
+          name: o.name,
+          settings: { defaultCurrency: o.currency, timeZone: o.timeZone },
+        });
+        out.result(tenant, () => `Created tenant ${tenant.slug} (${tenant.id}).`);
+      }),
+    );
+  tenants
+    .command('list')
+    .description('list tenants')
+    .action(async (_o, command: Command) =>
+      withApp(command, async (app, out) => {
+        const list = await listTenants(app);
+        out.result(list, () =>
+          table(list as unknown as Array<Record<string, unknown>>, ['slug', 'id', 'name', 'status']),
+        );
+      }),
+    );
+
+  const keys = program.command('keys').description('API keys');
+  keys
+    .command('create')
+    .description('create an API key (the secret is printed once)')
+    .requiredOption('--tenant <slug>', 'tenant slug or id')
+    .requiredOption('--name <name>', 'what the key is for')
+    .addOption(new Option('--role <role>', 'a role (repeatable)').choices([...ROLES]).argParser(collect))
+    .option('--account <id>', 'billing account a subscriber key is scoped to')
+    .action(
+      async (o: { tenant: string; name: string; role?: string[]; account?: string }, command: Command) =>
+        withApp(command, async (app, out) => {
+          const caller = await tenantCaller(app, o.tenant);
+          const created = await createApiKey(app, caller, {
+            name: o.name,
+            roles: o.role ?? [],
+            ...(o.account ? { accountId: o.account } : {}),
+          });
+          out.result(created, () =>
+            [
+              `Created API key ${created.key.id} with roles ${created.key.roles.join(', ')}.`,
+              `Secret (shown only now, store it safely):`,
+              `  ${created.secret}`,
+            ].join('\n'),
+          );
+        }),
+    );
+  keys
+    .command('list')
+    .description('list API keys of a tenant')
+    .requiredOption('--tenant <slug>', 'tenant slug or id')
+    .action(async (o: { tenant: string }, command: Command) =>
+      withApp(command, async (app, out) => {
+        const caller = await tenantCaller(app, o.tenant);
+        const list = await listApiKeys(app, caller.tenantId, { limit: 500 });
+        out.result(list, () =>
+          table(
+            list.map((k) => ({ ...k, roles: k.roles.join(',') })),
+            ['id', 'name', 'roles', 'status', 'createdAt', 'lastUsedAt'],
+          ),
+        );
+      }),
+    );
+  keys
+    .command('revoke')
+    .description('revoke an API key')
+    .argument('<id>', 'key id (key_...)')
+    .requiredOption('--tenant <slug>', 'tenant slug or id')
+    .action(async (id: string, o: { tenant: string }, command: Command) =>
+      withApp(command, async (app, out) => {
+        const caller = await tenantCaller(app, o.tenant);
+        const key = await revokeApiKey(app, caller, id);
+        out.result(key, () => `Revoked ${key.id} (${key.name}).`);
+      }),
+    );
+
+  program
+    .command('token')
+    .description('sign a bearer token for a front end (needs TOLLGATE_TOKEN_SECRET)')
+    .requiredOption('--tenant <slug>', 'tenant slug or id')
+    .requiredOption('--subject <id>', 'user id the token speaks for')
+    .addOption(new Option('--role <role>', 'a role (repeatable)').choices([...ROLES]).argParser(collect))
+    .option('--account <id>', 'billing account a subscriber token is scoped to')
+    .option('--ttl <seconds>', 'lifetime in seconds', '3600')
+    .action(
+      async (
+        o: { tenant: string; subject: string; role?: string[]; account?: string; ttl: string },
+        command: Command,
+      ) =>
+        withApp(command, async (app, out) => {
+          if (!app.config.tokenSecret) {
+            throw fail(CommonErrors.invalid_config, 'TOLLGATE_TOKEN_SECRET is not set', {
+              field: 'TOLLGATE_TOKEN_SECRET',
+            });
+          }
+          if (!/^\d{1,7}$/.test(o.ttl))
+            throw fail(CommonErrors.invalid_input, '--ttl must be whole seconds', { field: '--ttl' });
+          const caller = await tenantCaller(app, o.tenant);
+          const iat = Math.floor(app.clock.nowMs() / 1000);
+          const token = signToken(
+            {
+              sub: o.subject,
+              tid: caller.tenantId,
+              roles: (o.role ?? ['read-only']) as Role[],
+              ...(o.account ? { acct: o.account } : {}),
+              iat,
+              exp: iat + Number(o.ttl),
+            },
+            app.config.tokenSecret,
+          );
+          out.result({ token }, () => token);
+        }),
+    );
+
+  const audit = program.command('audit').description('the tamper-evident audit trail');
+  audit
+    .command('verify')
+    .description('check the hash chain of every tenant (or one); exit 70 when it is broken')
+    .option('--tenant <slug>', 'only this tenant')
+    .action(async (o: { tenant?: string }, command: Command) =>
+      withApp(command, async (app, out) => {
+        const tenantId = o.tenant ? (await tenantCaller(app, o.tenant)).tenantId : undefined;
+        const report = await verifyAudit(app, tenantId);
+        out.result(report.summary, () => report.text);
+        if (!report.summary.ok) process.exitCode = report.exitCode;
+      }),
+    );
+
+  program
+    .command('demo')
+    .description('seed the demo tenants and keys into an empty database')
+    .action(async (_o, command: Command) =>
+      withApp(command, async (app, out) => {
+        const seed = await seedDemoIfEmpty(app);
+        if (!seed) {
+          out.result({ seeded: false }, () => 'The database already has tenants; nothing seeded.');
+          return;
+        }
+        const file = demoKeyFile(app.config);
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileSync(file, `${seed.adminKey}\n`, { mode: 0o600 });
+        out.result({ seeded: true, tenant: seed.tenantSlug, keys: seed.keys }, () =>
+          [
+            `Seeded tenant "${seed.tenantSlug}". Keys (shown once):`,
+            ...seed.keys.map((k) => `  ${k.name.padEnd(28)} ${k.secret}`),
+          ].join('\n'),
+        );
+      }),
+    );
+
+  const config = program.command('config').description('configuration');
+  config
+    .command('check')
+    .description(
+      'validate the configuration (environment and TOLLGATE_CONFIG file) and print it, secrets masked',
+    )
+    .action(async (_o, command: Command) => {
+      const effective = describeConfig(configFrom(command));
+      outputFor(command).result(effective, () =>
+        table(
+          SETTINGS.map((s) => ({ setting: s.env, value: JSON.stringify(effective[s.key]) })),
+          ['setting', 'value'],
+        ),
+      );
+    });
+
+  return program;
+}
+
+export async function runCli(argv: readonly string[]): Promise<number> {
+  const program = buildCli();
+  const json = argv.includes('--json');
+  try {
+    await program.parseAsync(argv as string[], { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end through here with code 0; usage mistakes are EX_USAGE (64).
+      return error.exitCode === 0 ? 0 : 64;
+    }
+    return reportError(error, json);
+  }
+}
+
+const isMain =
+  process.argv[1] !== undefined && /bin[\\/]tollgate(\.js)?$|cli[\\/]main\.(ts|js)$/.test(process.argv[1]);
+if (isMain) {
+  const code = await runCli(process.argv.slice(2));
+  // `serve` keeps running: only set the exit code; other commands end when their work is done.
+  process.exitCode = code;
+}

@@ -1,0 +1,80 @@
+/**
+ * `tollgate serve`: migrate, optionally seed the demo, start the API and the webhook dispatcher,
+ * and shut down gracefully on SIGINT/SIGTERM (stop accepting, finish requests in flight, stop the
+ * dispatcher after its current sends, close the database).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { Config } from '../kernel/config.js';
+import { openApp } from '../app/container.js';
+import { buildServer } from '../api/server.js';
+import { seedDemoIfEmpty } from '../workflows/demo.js';
+import { startBackgroundJobs } from '../workflows/background.js';
+import type { Output } from './output.js';
+
+/** Where the demo keeps its admin key, so later starts can print it again (demo databases only). */
+export function demoKeyFile(config: Config): string {
+  const url = config.databaseUrl;
+  const base =
+    url.startsWith('sqlite:') && url !== 'sqlite::memory:' ? dirname(resolve(url.slice(7))) : resolve('data');
+  return join(base, 'demo-admin.key');
+}
+
+export async function serve(config: Config, out: Output): Promise<void> {
+  const app = await openApp(config);
+  let demoKey: string | undefined;
+  if (config.demo) {
+    const seed = await seedDemoIfEmpty(app);
+    const file = demoKeyFile(config);
+    if (seed) {
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, `${seed.adminKey}\n`, { mode: 0o600 });
+      demoKey = seed.adminKey;
+      out.info(`Seeded the demo: tenants "demo" and "demo-brand", ${seed.keys.length} API keys.`);
+    } else if (existsSync(file)) {
+      demoKey = readFileSync(file, 'utf8').trim();
+    }
+  }
+  const server = await buildServer(app);
+  const jobs = startBackgroundJobs(app);
+  const address = await server.listen({ host: config.host, port: config.port });
+  const base = address.replace('[::1]', 'localhost');
+
+  const lines = [
+    '',
+    `Tollgate is running on ${app.database.description}`,
+    `  API        ${base}/v1`,
+    `  Docs       ${base}/docs   (OpenAPI: ${base}/openapi.json)`,
+    `  Health     ${base}/healthz  ${base}/readyz`,
+  ];
+  if (demoKey) {
+    lines.push(
+      `  Demo admin key (tenant "demo"): ${demoKey}`,
+      `  Try:  curl -H "Authorization: Bearer ${demoKey}" ${base}/v1/tenant`,
+    );
+  }
+  lines.push('Press Ctrl+C to stop.', '');
+  out.info(lines.join('\n'));
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.logger.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => {
+      app.logger.error('shutdown grace period over; exiting with requests still open');
+      process.exit(1);
+    }, config.shutdownGraceMs);
+    timer.unref();
+    try {
+      await server.close();
+      await jobs.stop();
+      await app.close();
+      app.logger.info('stopped');
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}

@@ -1,0 +1,243 @@
+/**
+ * Configuration: one declared list of settings, read from the environment (TOLLGATE_*) and an
+ * optional file (JSON or YAML, keys as in `key` below), the environment winning. Everything is
+ * validated at start, and a bad value stops the process with an error naming the setting, the
+ * value's source and what is wrong. This module is pure: the caller passes the environment and
+ * the parsed file in.
+ */
+import { CommonErrors, fail } from './errors.js';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  readonly databaseUrl: string;
+  readonly host: string;
+  readonly port: number;
+  readonly logLevel: LogLevel;
+  readonly bodyLimitBytes: number;
+  /** HMAC secret for signed bearer tokens; bearer tokens are refused when unset. */
+  readonly tokenSecret: string | undefined;
+  readonly webhooksEnabled: boolean;
+  readonly webhookPollMs: number;
+  readonly webhookTimeoutMs: number;
+  readonly webhookMaxAttempts: number;
+  readonly idempotencyRetentionHours: number;
+  readonly shutdownGraceMs: number;
+  /** Seed the demo tenant, data and admin key when the database is empty. */
+  readonly demo: boolean;
+}
+
+type Kind = 'string' | 'integer' | 'boolean';
+
+interface Setting<K extends keyof Config> {
+  readonly key: K;
+  readonly env: string;
+  readonly kind: Kind;
+  readonly description: string;
+  readonly default: Config[K];
+  readonly check?: (value: Config[K]) => string | undefined;
+  readonly secret?: boolean;
+}
+
+function setting<K extends keyof Config>(s: Setting<K>): Setting<K> {
+  return s;
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+const inRange = (min: number, max: number) => (v: number) =>
+  v < min || v > max ? `must be between ${min} and ${max}` : undefined;
+
+export const SETTINGS = [
+  setting({
+    key: 'databaseUrl',
+    env: 'TOLLGATE_DATABASE_URL',
+    kind: 'string',
+    description:
+      'sqlite:PATH (default, embedded), postgres://user@host/db, or pglite:DIR|memory. DATABASE_URL is read too.',
+    default: 'sqlite:./data/tollgate.db',
+    check: (v) =>
+      /^(sqlite:|postgres(ql)?:\/\/|pglite:)/.test(v)
+        ? undefined
+        : 'must start with sqlite:, postgres://, postgresql:// or pglite:',
+  }),
+  setting({
+    key: 'host',
+    env: 'TOLLGATE_HOST',
+    kind: 'string',
+    description: 'Address the API listens on.',
+    default: '127.0.0.1',
+  }),
+  setting({
+    key: 'port',
+    env: 'TOLLGATE_PORT',
+    kind: 'integer',
+    description: 'API port (0 = any free port).',
+    default: 8080,
+    check: inRange(0, 65535),
+  }),
+  setting({
+    key: 'logLevel',
+    env: 'TOLLGATE_LOG_LEVEL',
+    kind: 'string',
+    description: `One of ${LOG_LEVELS.join(', ')}.`,
+    default: 'info',
+    check: (v) => (LOG_LEVELS.includes(v) ? undefined : `must be one of ${LOG_LEVELS.join(', ')}`),
+  }),
+  setting({
+    key: 'bodyLimitBytes',
+    env: 'TOLLGATE_BODY_LIMIT_BYTES',
+    kind: 'integer',
+    description: 'Largest accepted request body.',
+    default: 1_048_576,
+    check: inRange(1024, 1_073_741_824),
+  }),
+  setting({
+    key: 'tokenSecret',
+    env: 'TOLLGATE_TOKEN_SECRET',
+    kind: 'string',
+    description:
+      'HMAC-SHA256 secret for signed bearer tokens (at least 32 characters). Unset: tokens refused.',
+    default: undefined,
+    secret: true,
+    check: (v) => (v !== undefined && v.length < 32 ? 'must be at least 32 characters' : undefined),
+  }),
+  setting({
+    key: 'webhooksEnabled',
+    env: 'TOLLGATE_WEBHOOKS_ENABLED',
+    kind: 'boolean',
+    description: 'Run the webhook dispatcher in this process.',
+    default: true,
+  }),
+  setting({
+    key: 'webhookPollMs',
+    env: 'TOLLGATE_WEBHOOK_POLL_MS',
+    kind: 'integer',
+    description: 'How often the dispatcher looks for work.',
+    default: 1000,
+    check: inRange(10, 3_600_000),
+  }),
+  setting({
+    key: 'webhookTimeoutMs',
+    env: 'TOLLGATE_WEBHOOK_TIMEOUT_MS',
+    kind: 'integer',
+    description: 'Timeout of one webhook POST.',
+    default: 10_000,
+    check: inRange(100, 120_000),
+  }),
+  setting({
+    key: 'webhookMaxAttempts',
+    env: 'TOLLGATE_WEBHOOK_MAX_ATTEMPTS',
+    kind: 'integer',
+    description: 'Attempts before a delivery is marked failed.',
+    default: 12,
+    check: inRange(1, 100),
+  }),
+  setting({
+    key: 'idempotencyRetentionHours',
+    env: 'TOLLGATE_IDEMPOTENCY_RETENTION_HOURS',
+    kind: 'integer',
+    description: 'How long Idempotency-Key responses are kept.',
+    default: 72,
+    check: inRange(1, 24 * 365),
+  }),
+  setting({
+    key: 'shutdownGraceMs',
+    env: 'TOLLGATE_SHUTDOWN_GRACE_MS',
+    kind: 'integer',
+    description: 'How long shutdown waits for requests in flight.',
+    default: 10_000,
+    check: inRange(0, 600_000),
+  }),
+  setting({
+    key: 'demo',
+    env: 'TOLLGATE_DEMO',
+    kind: 'boolean',
+    description: 'Seed demo data into an empty database at start.',
+    default: false,
+  }),
+] as const;
+
+export type Source = { readonly name: string; readonly values: Readonly<Record<string, unknown>> };
+
+function coerce(kind: Kind, raw: unknown): { value?: unknown; error?: string } {
+  if (kind === 'string') {
+    if (typeof raw !== 'string') return { error: 'must be a string' };
+    return { value: raw };
+  }
+  if (kind === 'integer') {
+    if (typeof raw === 'number' && Number.isSafeInteger(raw)) return { value: raw };
+    if (typeof raw === 'string' && /^-?\d{1,15}$/.test(raw.trim())) return { value: Number(raw.trim()) };
+    return { error: 'must be a whole number' };
+  }
+  if (typeof raw === 'boolean') return { value: raw };
+  if (typeof raw === 'string') {
+    const text = raw.trim().toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(text)) return { value: true };
+    if (['0', 'false', 'no', 'off'].includes(text)) return { value: false };
+  }
+  return { error: 'must be true or false' };
+}
+
+/**
+ * Builds the configuration from the environment and an optional file. Unknown keys in the file
+ * are refused (a typo must not silently fall back to a default).
+ */
+export function parseConfig(env: Readonly<Record<string, string | undefined>>, file?: Source): Config {
+  const known = new Set<string>(SETTINGS.map((s) => s.key));
+  const problems: Array<{ field: string; message: string }> = [];
+  if (file) {
+    for (const key of Object.keys(file.values)) {
+      if (!known.has(key)) problems.push({ field: key, message: `${file.name}: unknown setting "${key}"` });
+    }
+  }
+  const out: Record<string, unknown> = {};
+  for (const s of SETTINGS) {
+    let raw: unknown;
+    let origin: string;
+    const fromEnv = env[s.env] ?? (s.key === 'databaseUrl' ? env.DATABASE_URL : undefined);
+    if (fromEnv !== undefined && fromEnv !== '') {
+      raw = fromEnv;
+      origin = env[s.env] !== undefined ? s.env : 'DATABASE_URL';
+    } else if (file && file.values[s.key] !== undefined) {
+      raw = file.values[s.key];
+      origin = `${file.name}: ${s.key}`;
+    } else {
+      out[s.key] = s.default;
+      continue;
+    }
+    const { value, error } = coerce(s.kind, raw);
+    const shown = s.secret ? '(hidden)' : JSON.stringify(raw);
+    if (error) {
+      problems.push({ field: s.env, message: `${origin} = ${shown}: ${error}` });
+      continue;
+    }
+    const checkError = (s.check as ((v: unknown) => string | undefined) | undefined)?.(value);
+    if (checkError) {
+      problems.push({ field: s.env, message: `${origin} = ${shown}: ${checkError}` });
+      continue;
+    }
+    out[s.key] = value;
+  }
+  if (problems.length > 0) {
+    throw fail(
+      CommonErrors.invalid_config,
+      `invalid configuration: ${problems.map((p) => p.message).join('; ')}`,
+      {
+        field: problems[0]!.field,
+        errors: problems,
+      },
+    );
+  }
+  return out as unknown as Config;
+}
+
+/** The configuration with secrets masked, for logs and `tollgate config show`. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const s of SETTINGS) {
+    const value = config[s.key];
+    out[s.key] = s.secret && value !== undefined ? '(set)' : value;
+  }
+  return out;
+}

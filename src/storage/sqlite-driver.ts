@@ -1,0 +1,111 @@
+/**
+ * A Kysely driver for better-sqlite3, written for two things the stock driver does not do:
+ * - write transactions start with BEGIN IMMEDIATE, so two processes on one database file queue on
+ *   the write lock (busy_timeout) instead of failing midway with SQLITE_BUSY on lock upgrade;
+ * - prepared statements are cached by SQL text, because re-preparing on every call costs more
+ *   than running most of our small statements.
+ * SQLite has one writer; one connection behind a mutex serialises this process's work on it.
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+import {
+  CompiledQuery,
+  SqliteAdapter,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  type Kysely,
+  type QueryResult,
+  type TransactionSettings,
+} from 'kysely';
+import { Mutex } from './mutex.js';
+
+const STATEMENT_CACHE_SIZE = 500;
+
+class CachedSqliteConnection implements DatabaseConnection {
+  private readonly statements = new Map<string, BetterSqlite3.Statement>();
+  constructor(private readonly sqlite: BetterSqlite3.Database) {}
+
+  private prepare(sql: string): BetterSqlite3.Statement {
+    let statement = this.statements.get(sql);
+    if (statement) {
+      // Refresh its place in the LRU order.
+      this.statements.delete(sql);
+      this.statements.set(sql, statement);
+      return statement;
+    }
+    statement = this.sqlite.prepare(sql);
+    this.statements.set(sql, statement);
+    if (this.statements.size > STATEMENT_CACHE_SIZE) {
+      const oldest = this.statements.keys().next().value as string;
+      this.statements.delete(oldest);
+    }
+    return statement;
+  }
+
+  executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    const statement = this.prepare(compiledQuery.sql);
+    const parameters = compiledQuery.parameters as unknown[];
+    if (statement.reader) {
+      return Promise.resolve({ rows: statement.all(parameters) as R[] });
+    }
+    const { changes, lastInsertRowid } = statement.run(parameters);
+    return Promise.resolve({
+      numAffectedRows: BigInt(changes),
+      insertId: BigInt(lastInsertRowid),
+      rows: [],
+    });
+  }
+
+  // eslint-disable-next-line require-yield
+  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error('streaming is not used on SQLite; page with keyset queries instead');
+  }
+}
+
+class ImmediateSqliteDriver implements Driver {
+  private readonly mutex = new Mutex();
+  private connection!: CachedSqliteConnection;
+  constructor(private readonly sqlite: BetterSqlite3.Database) {}
+
+  async init(): Promise<void> {
+    this.connection = new CachedSqliteConnection(this.sqlite);
+  }
+  async acquireConnection(): Promise<DatabaseConnection> {
+    await this.mutex.lock();
+    return this.connection;
+  }
+  async beginTransaction(connection: DatabaseConnection, _settings: TransactionSettings): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('commit'));
+  }
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('rollback'));
+  }
+  async releaseConnection(): Promise<void> {
+    this.mutex.unlock();
+  }
+  async destroy(): Promise<void> {
+    this.sqlite.close();
+  }
+}
+
+export class TollgateSqliteDialect implements Dialect {
+  constructor(private readonly sqlite: BetterSqlite3.Database) {}
+  createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.sqlite);
+  }
+  createQueryCompiler() {
+    return new SqliteQueryCompiler();
+  }
+  createAdapter() {
+    return new SqliteAdapter();
+  }
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  createIntrospector(db: Kysely<any>) {
+    return new SqliteIntrospector(db);
+  }
+}

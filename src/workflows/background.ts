@@ -1,0 +1,69 @@
+/**
+ * Background work of a server process: the webhook dispatcher and housekeeping (forgetting
+ * Idempotency-Key responses past their retention). Several processes may run these at once
+ * against one PostgreSQL: deliveries are claimed with a lease, and purging is idempotent.
+ */
+import type { Config } from '../kernel/config.js';
+import type { Clock } from '../kernel/clock.js';
+import { instantFromMs } from '../kernel/clock.js';
+import { WebhookDispatcher } from '../events/index.js';
+import { purgeStoredResponses } from '../idempotency/index.js';
+import type { Database } from '../storage/database.js';
+
+const HOUSEKEEPING_INTERVAL_MS = 15 * 60_000;
+
+export interface BackgroundDeps {
+  readonly config: Config;
+  readonly database: Database;
+  readonly clock: Clock;
+  readonly logger: {
+    info(obj: Record<string, unknown>, msg: string): void;
+    warn(obj: Record<string, unknown>, msg: string): void;
+    error(obj: Record<string, unknown>, msg: string): void;
+    child(bindings: Record<string, unknown>): BackgroundDeps['logger'];
+  };
+}
+
+export interface BackgroundJobs {
+  stop(): Promise<void>;
+}
+
+export async function purgeIdempotencyKeys(
+  deps: Pick<BackgroundDeps, 'config' | 'database' | 'clock'>,
+): Promise<number> {
+  const cutoff = instantFromMs(deps.clock.nowMs() - deps.config.idempotencyRetentionHours * 3_600_000);
+  return purgeStoredResponses(deps.database.db, cutoff);
+}
+
+export function startBackgroundJobs(deps: BackgroundDeps): BackgroundJobs {
+  const logger = deps.logger.child({ component: 'background' });
+  let dispatcher: WebhookDispatcher | undefined;
+  if (deps.config.webhooksEnabled) {
+    dispatcher = new WebhookDispatcher({
+      database: deps.database,
+      clock: deps.clock,
+      logger: deps.logger.child({ component: 'webhooks' }),
+      intervalMs: deps.config.webhookPollMs,
+      timeoutMs: deps.config.webhookTimeoutMs,
+      backoff: { maxAttempts: deps.config.webhookMaxAttempts },
+    });
+    dispatcher.start();
+  }
+  const housekeeping = async () => {
+    try {
+      const purged = await purgeIdempotencyKeys(deps);
+      if (purged > 0) logger.info({ purged }, 'forgot expired Idempotency-Key responses');
+    } catch (error) {
+      logger.error({ err: error }, 'housekeeping failed; will try again');
+    }
+  };
+  const timer = setInterval(() => void housekeeping(), HOUSEKEEPING_INTERVAL_MS);
+  timer.unref();
+  void housekeeping();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await dispatcher?.stop();
+    },
+  };
+}
