@@ -7,7 +7,7 @@
  * token>` or `X-Api-Key: <API key>`. No credentials → 401; a valid principal without an allowed
  * role → 403. Every handler then works inside the principal's tenant only.
  */
-import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import type { FastifyInstance, FastifyRequest, FastifySchema, RouteOptions } from 'fastify';
 import { fail } from '../kernel/errors.js';
 import { AccessErrors, hasAnyRole, type Principal, type Role } from '../access/index.js';
 import { authenticateApiKey, authenticateToken } from '../workflows/api-keys.js';
@@ -29,6 +29,8 @@ export interface RouteEntry {
   readonly method: string;
   readonly url: string;
   readonly access: RouteAccess;
+  /** The route's JSON schemas as declared (body, params, querystring...), for tests and tooling. */
+  readonly schema: FastifySchema | undefined;
 }
 
 function credentialsOf(request: FastifyRequest): string | undefined {
@@ -70,7 +72,7 @@ export function installAccessControl(
     }
     for (const method of methods) {
       if (method === 'HEAD') continue;
-      table.push({ method, url: route.url, access });
+      table.push({ method, url: route.url, access, schema: route.schema });
     }
   });
 

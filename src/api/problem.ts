@@ -5,7 +5,7 @@
  * TollgateError, and anything unexpected into a 500 that says nothing about the internals.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { CommonErrors, fail, isTollgateError, TollgateError } from '../kernel/errors.js';
+import { CommonErrors, fail, isTollgateError, type TollgateError } from '../kernel/errors.js';
 
 export interface ProblemDocument {
   type: string;
@@ -87,6 +87,8 @@ export function toTollgateError(error: unknown): TollgateError {
       });
     case 'FST_ERR_BAD_URL':
       return fail(CommonErrors.invalid_input, 'the URL is malformed', { field: 'url' });
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return fail(CommonErrors.invalid_input, 'a path parameter of the URL is too long', { field: 'url' });
     default:
       break;
   }

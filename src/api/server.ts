@@ -18,6 +18,9 @@ import { createValidatorCompiler } from './validation.js';
 import { healthRoutes } from './routes/health.js';
 import { tenantRoutes } from './routes/tenant.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import { eventRoutes } from './routes/events.js';
+import { auditRoutes } from './routes/audit.js';
 
 export const API_VERSION = '0.1.0';
 
@@ -35,7 +38,9 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
     loggerInstance: app.logger.child({ component: 'api' }) as FastifyBaseLogger,
     bodyLimit: app.config.bodyLimitBytes,
     // A caller's X-Request-Id is kept when it is sane, so one id follows a request across systems.
-    requestIdHeader: 'x-request-id',
+    // genReqId reads the header itself: with requestIdHeader set, Fastify would take any value
+    // as given (spaces, markup, any length) and never call genReqId.
+    requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : newId('req', app.clock);
@@ -44,9 +49,30 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
     forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // Errors the router raises before any route matches (a malformed URL, an over-long path
+    // parameter) leave as problem documents too, not as Fastify's own JSON.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', String(request.id));
+      return sendProblem(error, request, reply);
+    },
   });
   server.setValidatorCompiler(createValidatorCompiler());
   server.addSchema(problemSchema);
+
+  // The API speaks JSON only: a text/plain body is refused with 415 rather than handed to routes.
+  server.removeContentTypeParser('text/plain');
+  // A route that declares no query parameters accepts none: an unknown one is a 400, not ignored.
+  server.addHook('onRoute', (route) => {
+    const access = route.config?.access;
+    if (!access || 'public' in access) return;
+    const schema = (route.schema ?? {}) as Record<string, unknown>;
+    if (schema.querystring === undefined) {
+      route.schema = {
+        ...schema,
+        querystring: { type: 'object', additionalProperties: false, properties: {} },
+      };
+    }
+  });
 
   // PATCH bodies may be sent as JSON Merge Patch (RFC 7396), as TM Forum APIs do.
   server.addContentTypeParser(
@@ -114,6 +140,9 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
   await server.register(healthRoutes(app, registry));
   await server.register(tenantRoutes(app));
   await server.register(apiKeyRoutes(app));
+  await server.register(webhookRoutes(app));
+  await server.register(eventRoutes(app));
+  await server.register(auditRoutes(app));
 
   server.get(
     '/openapi.json',

@@ -43,7 +43,10 @@ function buildChain(contents: AuditRecordContent[]): { records: AuditRecord[]; h
     prevHash = hash;
   }
   const last = records.at(-1);
-  return { records, head: { tenantId: TENANT, lastSeq: last?.seq ?? 0n, lastHash: last?.hash ?? GENESIS_HASH } };
+  return {
+    records,
+    head: { tenantId: TENANT, lastSeq: last?.seq ?? 0n, lastHash: last?.hash ?? GENESIS_HASH },
+  };
 }
 
 function chainOf(length: number): { records: AuditRecord[]; head: AuditHead } {
@@ -77,7 +80,12 @@ describe('canonical serialisation', () => {
   });
 
   it('drops what JSON drops, so a value hashes the same before and after storage', () => {
-    const value = { keep: 1, gone: undefined, when: new Date('2026-01-01T00:00:00Z'), list: [undefined, NaN, -0] };
+    const value = {
+      keep: 1,
+      gone: undefined,
+      when: new Date('2026-01-01T00:00:00Z'),
+      list: [undefined, NaN, -0],
+    };
     const stored = JSON.parse(JSON.stringify(value)) as unknown;
     assert.equal(canonicalJson(value), canonicalJson(stored));
     assert.equal(canonicalJson(value), '{"keep":1,"list":[null,null,0],"when":"2026-01-01T00:00:00.000Z"}');
@@ -103,7 +111,10 @@ describe('computeHash', () => {
         '"before":{"n":1,"name":"Old"},"entityId":"ten_A","entityType":"tenant","id":"ten_A:1",' +
         '"occurredAt":"2026-01-01T00:00:00.000Z","requestId":"req_1","seq":"1","tenantId":"ten_A"}',
     );
-    assert.equal(computeHash(GENESIS_HASH, record), '83d02c8ceaf7ee99d0c6a14b0913b350d09ab713ebfdefbeb09ae94e52d2ee07');
+    assert.equal(
+      computeHash(GENESIS_HASH, record),
+      '83d02c8ceaf7ee99d0c6a14b0913b350d09ab713ebfdefbeb09ae94e52d2ee07',
+    );
     assert.equal(GENESIS_HASH, '0'.repeat(64));
   });
 
@@ -117,14 +128,19 @@ describe('computeHash', () => {
   it('ignores the prevHash and hash fields of the record passed in', () => {
     const { records } = chainOf(1);
     const record = records[0]!;
-    assert.equal(computeHash(GENESIS_HASH, { ...record, prevHash: 'x', hash: 'y' } as AuditRecord), record.hash);
+    assert.equal(
+      computeHash(GENESIS_HASH, { ...record, prevHash: 'x', hash: 'y' } as AuditRecord),
+      record.hash,
+    );
   });
 
   it('depends on the previous hash', () => {
     assert.notEqual(computeHash(GENESIS_HASH, content(1n)), computeHash('f'.repeat(64), content(1n)));
   });
 
-  const changes: { [K in keyof AuditRecordContent]: (value: AuditRecordContent[K]) => AuditRecordContent[K] } = {
+  const changes: {
+    [K in keyof AuditRecordContent]: (value: AuditRecordContent[K]) => AuditRecordContent[K];
+  } = {
     id: (v) => `${v}x`,
     tenantId: (v) => `${v}x`,
     seq: (v) => v + 100n,
@@ -194,7 +210,9 @@ describe('verifyChain', () => {
   it('reports deleted records as a gap', () => {
     const { records, head } = chainOf(6);
     assert.deepEqual(
-      verifyChain([records[0]!, records[3]!, records[4]!, records[5]!], head).map((p) => p.kind === 'seq_gap' && [p.fromSeq, p.toSeq]),
+      verifyChain([records[0]!, records[3]!, records[4]!, records[5]!], head).map(
+        (p) => p.kind === 'seq_gap' && [p.fromSeq, p.toSeq],
+      ),
       [[2n, 3n]],
     );
     assert.deepEqual(
@@ -285,7 +303,11 @@ describe('verifyChain', () => {
             case 'forge_head':
               tampered = records;
               // A head pointing at an earlier record, as if the chain ended there.
-              tamperedHead = { ...head, lastSeq: BigInt(i), lastHash: i === 0 ? GENESIS_HASH : records[i - 1]!.hash };
+              tamperedHead = {
+                ...head,
+                lastSeq: BigInt(i),
+                lastHash: i === 0 ? GENESIS_HASH : records[i - 1]!.hash,
+              };
               break;
           }
           assert.notDeepEqual(verifyChain(tampered, tamperedHead), []);

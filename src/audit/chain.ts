@@ -77,7 +77,11 @@ export function canonicalJson(value: unknown): string {
 }
 
 function serialise(value: unknown, inArray: boolean): string | undefined {
-  if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+  if (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as { toJSON?: unknown }).toJSON === 'function'
+  ) {
     return serialise((value as { toJSON: () => unknown }).toJSON(), inArray);
   }
   switch (typeof value) {

@@ -34,7 +34,11 @@ export const auditMigrations: Record<string, Migration> = {
         .on('audit_records')
         .columns(['tenant_id', 'occurred_at'])
         .execute();
-      await db.schema.createIndex('audit_records_action').on('audit_records').columns(['tenant_id', 'action']).execute();
+      await db.schema
+        .createIndex('audit_records_action')
+        .on('audit_records')
+        .columns(['tenant_id', 'action'])
+        .execute();
       // The head is the seq and hash of each tenant's newest record. It is written in the same
       // transaction as the record, and it is what lets verification see a deleted tail; on
       // PostgreSQL its row is also the lock that serialises appends for a tenant.

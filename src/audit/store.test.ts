@@ -61,16 +61,27 @@ async function appendMany(database: Database, dialect: DialectName, tenantId: st
 
 /** The machine-readable part of a problem (messages are for people and may be reworded). */
 function summary(problem: ChainProblem): Record<string, unknown> {
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
   const { message, ...rest } = problem;
   assert.ok(message.length > 0);
-  for (const key of ['storedHash', 'computedHash', 'storedPrevHash', 'expectedPrevHash', 'headHash', 'chainHash', 'id']) {
+  for (const key of [
+    'storedHash',
+    'computedHash',
+    'storedPrevHash',
+    'expectedPrevHash',
+    'headHash',
+    'chainHash',
+    'id',
+  ]) {
     delete (rest as Record<string, unknown>)[key];
   }
   return rest;
 }
 
-async function verifyOne(database: Database, tenantId: string, pageSize?: number): Promise<TenantChainReport> {
+async function verifyOne(
+  database: Database,
+  tenantId: string,
+  pageSize?: number,
+): Promise<TenantChainReport> {
   const report = await verifyAuditChain(database.db, tenantId, pageSize === undefined ? {} : { pageSize });
   assert.equal(report.tenants.length, 1);
   assert.equal(report.ok, report.tenants[0]!.ok);
@@ -89,7 +100,11 @@ describeEachDialect('audit store', (db, dialect) => {
     assert.equal(appended[0]!.prevHash, GENESIS_HASH);
     for (let i = 1; i < appended.length; i++) assert.equal(appended[i]!.prevHash, appended[i - 1]!.hash);
     // Bigints are stored, hashed and returned as decimal strings; null before stays null.
-    assert.deepEqual(appended[0]!.after, { version: 1, balance: '12345678901234567891', nested: { b: [1, 2], a: 'x' } });
+    assert.deepEqual(appended[0]!.after, {
+      version: 1,
+      balance: '12345678901234567891',
+      nested: { b: [1, 2], a: 'x' },
+    });
     assert.equal(appended[0]!.before, null);
 
     const page = await listAuditRecords(db().db, tenantId, { order: 'asc', limit: 10 });
@@ -122,7 +137,8 @@ describeEachDialect('audit store', (db, dialect) => {
     assert.deepEqual(report.problems.map(summary), [{ kind: 'hash_mismatch', seq: 2n }]);
     assert.throws(
       () => assertAuditChainOk({ ok: false, tenants: [report] }),
-      (error: unknown) => isTollgateError(error) && error.code === 'audit.chain_broken' && error.exitCode === 70,
+      (error: unknown) =>
+        isTollgateError(error) && error.code === 'audit.chain_broken' && error.exitCode === 70,
     );
   });
 
@@ -159,7 +175,11 @@ describeEachDialect('audit store', (db, dialect) => {
   it('reports a deleted middle record as a gap, also across page boundaries', async () => {
     const tenantId = await newTenant(db());
     await appendMany(db(), dialect, tenantId, 7);
-    await db().db.deleteFrom('audit_records').where('tenant_id', '=', tenantId).where('seq', 'in', [3n, 5n]).execute();
+    await db()
+      .db.deleteFrom('audit_records')
+      .where('tenant_id', '=', tenantId)
+      .where('seq', 'in', [3n, 5n])
+      .execute();
     for (const pageSize of [undefined, 1, 2, 3]) {
       const report = await verifyOne(db(), tenantId, pageSize);
       assert.equal(report.records, 5);
@@ -173,7 +193,11 @@ describeEachDialect('audit store', (db, dialect) => {
   it('reports a deleted last record as a head mismatch', async () => {
     const tenantId = await newTenant(db());
     await appendMany(db(), dialect, tenantId, 5);
-    await db().db.deleteFrom('audit_records').where('tenant_id', '=', tenantId).where('seq', '=', 5n).execute();
+    await db()
+      .db.deleteFrom('audit_records')
+      .where('tenant_id', '=', tenantId)
+      .where('seq', '=', 5n)
+      .execute();
     const report = await verifyOne(db(), tenantId, 2);
     assert.deepEqual(report.problems.map(summary), [{ kind: 'head_mismatch', headSeq: 5n, chainSeq: 4n }]);
   });
@@ -181,7 +205,11 @@ describeEachDialect('audit store', (db, dialect) => {
   it('reports a forged head and a deleted head', async () => {
     const tenantId = await newTenant(db());
     const records = await appendMany(db(), dialect, tenantId, 3);
-    await db().db.updateTable('audit_heads').set({ last_hash: 'f'.repeat(64) }).where('tenant_id', '=', tenantId).execute();
+    await db()
+      .db.updateTable('audit_heads')
+      .set({ last_hash: 'f'.repeat(64) })
+      .where('tenant_id', '=', tenantId)
+      .execute();
     const forged = await verifyOne(db(), tenantId);
     assert.deepEqual(forged.problems.map(summary), [{ kind: 'head_mismatch', headSeq: 3n, chainSeq: 3n }]);
     assert.equal((forged.problems[0] as { headHash: string }).headHash, 'f'.repeat(64));
@@ -236,17 +264,29 @@ describeEachDialect('audit store', (db, dialect) => {
     }
     await db().db.deleteFrom('audit_records').where('tenant_id', '=', a).where('seq', '=', 2n).execute();
     assert.equal((await verifyOne(db(), b)).ok, true);
-    assert.deepEqual((await verifyOne(db(), a)).problems.map(summary), [{ kind: 'seq_gap', fromSeq: 2n, toSeq: 2n }]);
+    assert.deepEqual((await verifyOne(db(), a)).problems.map(summary), [
+      { kind: 'seq_gap', fromSeq: 2n, toSeq: 2n },
+    ]);
 
     const all = await verifyAuditChain(db().db);
     assert.equal(all.ok, false);
     const ids = all.tenants.map((t) => t.tenantId);
     assert.deepEqual(ids, [...ids].sort());
     assert.equal(all.tenants.find((t) => t.tenantId === a)?.ok, false);
-    assert.deepEqual(all.tenants.find((t) => t.tenantId === b), await verifyOne(db(), b));
+    assert.deepEqual(
+      all.tenants.find((t) => t.tenantId === b),
+      await verifyOne(db(), b),
+    );
 
     const unknown = await verifyOne(db(), 'ten_nobody');
-    assert.deepEqual(unknown, { tenantId: 'ten_nobody', records: 0, ok: true, problems: [], problemCount: 0, head: null });
+    assert.deepEqual(unknown, {
+      tenantId: 'ten_nobody',
+      records: 0,
+      ok: true,
+      problems: [],
+      problemCount: 0,
+      head: null,
+    });
   });
 
   it('filters by entity, action, actor and time, and pages by seq in both orders', async () => {
@@ -259,17 +299,31 @@ describeEachDialect('audit store', (db, dialect) => {
 
     assert.deepEqual(await seqs({ limit: 100 }), [12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
     assert.deepEqual(await seqs({ limit: 100, order: 'asc', entityType: 'price_plan' }), [3, 6, 9, 12]);
-    assert.deepEqual(await seqs({ limit: 100, order: 'asc', entityType: 'account', entityId: 'ent_1' }), [1, 5]);
+    assert.deepEqual(
+      await seqs({ limit: 100, order: 'asc', entityType: 'account', entityId: 'ent_1' }),
+      [1, 5],
+    );
     assert.deepEqual(await seqs({ limit: 100, order: 'asc', entityId: 'ent_0' }), [4, 8, 12]);
     assert.deepEqual(await seqs({ limit: 100, order: 'asc', action: 'price_plan.updated' }), [3, 6, 9, 12]);
     assert.deepEqual(await seqs({ limit: 100, order: 'asc', actorId: 'key_odd' }), [1, 3, 5, 7, 9, 11]);
-    assert.deepEqual(await seqs({ limit: 100, order: 'asc', actorId: 'key_odd', action: 'account.updated' }), [1, 5, 7, 11]);
+    assert.deepEqual(
+      await seqs({ limit: 100, order: 'asc', actorId: 'key_odd', action: 'account.updated' }),
+      [1, 5, 7, 11],
+    );
     // Record i occurred at 00:0i: `from` is inclusive, `to` exclusive; offsets are normalised.
     assert.deepEqual(
-      await seqs({ limit: 100, order: 'asc', from: '2026-03-01T00:03:00.000Z', to: '2026-03-01T00:06:00.000Z' }),
+      await seqs({
+        limit: 100,
+        order: 'asc',
+        from: '2026-03-01T00:03:00.000Z',
+        to: '2026-03-01T00:06:00.000Z',
+      }),
       [3, 4, 5],
     );
-    assert.deepEqual(await seqs({ limit: 100, order: 'asc', from: '2026-03-01T01:10:00+01:00' }), [10, 11, 12]);
+    assert.deepEqual(
+      await seqs({ limit: 100, order: 'asc', from: '2026-03-01T01:10:00+01:00' }),
+      [10, 11, 12],
+    );
     assert.deepEqual(await seqs({ limit: 100, entityType: 'nothing' }), []);
 
     // Newest first, pages of 5, following nextCursor as beforeSeq.
@@ -317,12 +371,22 @@ describeEachDialect('audit store', (db, dialect) => {
     await assert.rejects(listAuditRecords(db().db, tenantId, { limit: 0 }), invalidFilter('limit'));
     await assert.rejects(listAuditRecords(db().db, tenantId, { limit: 1001 }), invalidFilter('limit'));
     await assert.rejects(listAuditRecords(db().db, tenantId, { limit: 1.5 }), invalidFilter('limit'));
-    await assert.rejects(listAuditRecords(db().db, tenantId, { limit: 5, from: 'yesterday' }), invalidFilter('from'));
     await assert.rejects(
-      listAuditRecords(db().db, tenantId, { limit: 5, from: '2026-02-01T00:00:00Z', to: '2026-01-01T00:00:00Z' }),
+      listAuditRecords(db().db, tenantId, { limit: 5, from: 'yesterday' }),
       invalidFilter('from'),
     );
-    await assert.rejects(listAuditRecords(db().db, tenantId, { limit: 5, afterSeq: -1n }), invalidFilter('afterSeq'));
+    await assert.rejects(
+      listAuditRecords(db().db, tenantId, {
+        limit: 5,
+        from: '2026-02-01T00:00:00Z',
+        to: '2026-01-01T00:00:00Z',
+      }),
+      invalidFilter('from'),
+    );
+    await assert.rejects(
+      listAuditRecords(db().db, tenantId, { limit: 5, afterSeq: -1n }),
+      invalidFilter('afterSeq'),
+    );
 
     const invalidRecord = (field: string) => (error: unknown) =>
       isTollgateError(error) && error.code === 'audit.invalid_record' && error.field === field;

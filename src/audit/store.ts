@@ -158,7 +158,11 @@ async function lockHead(tx: Tx, dialect: DialectName, tenantId: string): Promise
  * locks) the head, takes the next seq, hashes the record onto the previous hash, inserts it and
  * moves the head. Returns the record as stored. The id is `${tenantId}:${seq}` (see AuditRecord).
  */
-export async function appendAuditRecord(tx: Tx, dialect: DialectName, input: AuditInput): Promise<AuditRecord> {
+export async function appendAuditRecord(
+  tx: Tx,
+  dialect: DialectName,
+  input: AuditInput,
+): Promise<AuditRecord> {
   validateInput(input);
   const before = storedJson(input.before);
   const after = storedJson(input.after);
@@ -178,7 +182,11 @@ export async function appendAuditRecord(tx: Tx, dialect: DialectName, input: Aud
     after: after.value,
     requestId: input.requestId,
   };
-  const record: AuditRecord = { ...content, prevHash: head.lastHash, hash: computeHash(head.lastHash, content) };
+  const record: AuditRecord = {
+    ...content,
+    prevHash: head.lastHash,
+    hash: computeHash(head.lastHash, content),
+  };
   try {
     await tx
       .insertInto('audit_records')
@@ -219,7 +227,8 @@ export async function appendAuditRecord(tx: Tx, dialect: DialectName, input: Aud
   return record;
 }
 
-type RowReading = { ok: true; record: AuditRecord } | { ok: false; seq: bigint; id: string; hash: string; detail: string };
+type RowReading =
+  { ok: true; record: AuditRecord } | { ok: false; seq: bigint; id: string; hash: string; detail: string };
 
 function readRow(row: AuditRecordsTable): RowReading {
   const seq = toBigInt(row.seq, 'audit_records.seq');
@@ -285,9 +294,13 @@ function filterInstant(value: string | undefined, field: 'from' | 'to'): Instant
   if (value === undefined) return undefined;
   const instant = typeof value === 'string' ? parseInstant(value) : undefined;
   if (instant === undefined) {
-    throw fail(AuditErrors.invalid_filter, `${field} must be an RFC 3339 date-time, e.g. 2026-01-31T00:00:00Z`, {
-      field,
-    });
+    throw fail(
+      AuditErrors.invalid_filter,
+      `${field} must be an RFC 3339 date-time, e.g. 2026-01-31T00:00:00Z`,
+      {
+        field,
+      },
+    );
   }
   return instant;
 }
@@ -305,10 +318,16 @@ function filterSeq(value: bigint | undefined, field: 'afterSeq' | 'beforeSeq'): 
  * `order: 'asc'`. Page with `nextCursor` (keyset on seq, so pages stay stable while records are
  * appended). Throws audit.invalid_filter for a bad filter.
  */
-export async function listAuditRecords(db: Executor, tenantId: string, filters: AuditFilters): Promise<AuditPage> {
+export async function listAuditRecords(
+  db: Executor,
+  tenantId: string,
+  filters: AuditFilters,
+): Promise<AuditPage> {
   const { limit } = filters;
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_AUDIT_PAGE) {
-    throw fail(AuditErrors.invalid_filter, `limit must be an integer from 1 to ${MAX_AUDIT_PAGE}`, { field: 'limit' });
+    throw fail(AuditErrors.invalid_filter, `limit must be an integer from 1 to ${MAX_AUDIT_PAGE}`, {
+      field: 'limit',
+    });
   }
   const order = filters.order ?? 'desc';
   if (order !== 'asc' && order !== 'desc') {
@@ -384,7 +403,9 @@ async function readHead(db: Executor, tenantId: string): Promise<AuditHead | nul
     .select(['last_seq', 'last_hash'])
     .where('tenant_id', '=', tenantId)
     .executeTakeFirst();
-  return row ? { tenantId, lastSeq: toBigInt(row.last_seq, 'audit_heads.last_seq'), lastHash: row.last_hash } : null;
+  return row
+    ? { tenantId, lastSeq: toBigInt(row.last_seq, 'audit_heads.last_seq'), lastHash: row.last_hash }
+    : null;
 }
 
 async function verifyTenant(
@@ -455,7 +476,8 @@ export async function verifyAuditChain(
 ): Promise<AuditVerifyReport> {
   const pageSize = options.pageSize ?? 1000;
   const maxProblems = options.maxProblems ?? 1000;
-  if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new RangeError('pageSize must be a positive integer');
+  if (!Number.isSafeInteger(pageSize) || pageSize < 1)
+    throw new RangeError('pageSize must be a positive integer');
   let tenantIds: string[];
   if (tenantId !== undefined) {
     tenantIds = [tenantId];

@@ -3,7 +3,7 @@
  * print the result (a table for people, --json for scripts), exit with the code the error map
  * gives (kernel/errors.ts).
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../app/config.js';
 import { createLogger, openApp, migrate, migrations, type App } from '../app/container.js';
 import { describeConfig, SETTINGS, type Config } from '../kernel/config.js';
@@ -15,7 +15,7 @@ import { seedDemoIfEmpty } from '../workflows/demo.js';
 import { verifyAudit } from '../workflows/audit.js';
 import type { Actor, Caller } from '../workflows/context.js';
 import { createOutput, reportError, table, type Output } from './output.js';
-import { serve, demoKeyFile } from './serve.js';
+import { demoKeyFile } from './demo-key.js';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -60,7 +60,15 @@ function cliLogger(config: Config) {
   return createLogger({ logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel }, process.stderr);
 }
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
+/**
+ * Parser of the repeatable --role option. Commander's argParser() replaces the check that
+ * choices() installs, so the choice is checked here: a wrong role is a usage error (exit 64).
+ */
+const collectRole = (value: string, previous: string[] = []) => {
+  if (!(ROLES as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`Allowed choices are ${ROLES.join(', ')}.`);
+  return [...previous, value];
+};
 
 export function buildCli(): Command {
   const program = new Command('tollgate')
@@ -83,6 +91,8 @@ export function buildCli(): Command {
         ...(options.port ? { TOLLGATE_PORT: options.port } : {}),
         ...(options.demo ? { TOLLGATE_DEMO: 'true' } : {}),
       });
+      // Loaded only here: the HTTP stack costs a second or more to load, which other commands need not pay.
+      const { serve } = await import('./serve.js');
       await serve(config, outputFor(command));
     });
 
@@ -155,7 +165,7 @@ export function buildCli(): Command {
     .description('create an API key (the secret is printed once)')
     .requiredOption('--tenant <slug>', 'tenant slug or id')
     .requiredOption('--name <name>', 'what the key is for')
-    .addOption(new Option('--role <role>', 'a role (repeatable)').choices([...ROLES]).argParser(collect))
+    .addOption(new Option('--role <role>', 'a role (repeatable)').choices([...ROLES]).argParser(collectRole))
     .option('--account <id>', 'billing account a subscriber key is scoped to')
     .action(
       async (o: { tenant: string; name: string; role?: string[]; account?: string }, command: Command) =>
@@ -209,7 +219,7 @@ export function buildCli(): Command {
     .description('sign a bearer token for a front end (needs TOLLGATE_TOKEN_SECRET)')
     .requiredOption('--tenant <slug>', 'tenant slug or id')
     .requiredOption('--subject <id>', 'user id the token speaks for')
-    .addOption(new Option('--role <role>', 'a role (repeatable)').choices([...ROLES]).argParser(collect))
+    .addOption(new Option('--role <role>', 'a role (repeatable)').choices([...ROLES]).argParser(collectRole))
     .option('--account <id>', 'billing account a subscriber token is scoped to')
     .option('--ttl <seconds>', 'lifetime in seconds', '3600')
     .action(

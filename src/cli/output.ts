@@ -51,8 +51,9 @@ export function reportError(error: unknown, json: boolean, stderr = process.stde
         .filter(Boolean)
         .join(', ');
       stderr.write(`error: ${error.message}${where ? ` (${where})` : ''} [${error.code}]\n`);
-      for (const e of error.errors ?? [])
-        if (e.message !== error.message) stderr.write(`  - ${e.field}: ${e.message}\n`);
+      if ((error.errors?.length ?? 0) > 1)
+        for (const e of error.errors ?? [])
+          if (e.message !== error.message) stderr.write(`  - ${e.field}: ${e.message}\n`);
     }
     return error.exitCode;
   }

@@ -4,21 +4,14 @@
  * dispatcher after its current sends, close the database).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname } from 'node:path';
+import { demoKeyFile } from './demo-key.js';
 import type { Config } from '../kernel/config.js';
 import { openApp } from '../app/container.js';
 import { buildServer } from '../api/server.js';
 import { seedDemoIfEmpty } from '../workflows/demo.js';
 import { startBackgroundJobs } from '../workflows/background.js';
 import type { Output } from './output.js';
-
-/** Where the demo keeps its admin key, so later starts can print it again (demo databases only). */
-export function demoKeyFile(config: Config): string {
-  const url = config.databaseUrl;
-  const base =
-    url.startsWith('sqlite:') && url !== 'sqlite::memory:' ? dirname(resolve(url.slice(7))) : resolve('data');
-  return join(base, 'demo-admin.key');
-}
 
 export async function serve(config: Config, out: Output): Promise<void> {
   const app = await openApp(config);

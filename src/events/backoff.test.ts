@@ -20,7 +20,10 @@ const policyArb: fc.Arbitrary<BackoffPolicy> = fc
   .map(({ baseMs, extra, maxAttempts }) => ({ baseMs, capMs: baseMs + extra, maxAttempts }));
 
 /** Any value a random source might return, including the edges and values it should never return. */
-const drawArb = fc.oneof(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), fc.constantFrom(0, 1, -0.5, 2));
+const drawArb = fc.oneof(
+  fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+  fc.constantFrom(0, 1, -0.5, 2),
+);
 
 describe('webhook backoff', () => {
   it('doubles the ceiling from 10 s and caps it at one hour by default', () => {
@@ -32,9 +35,18 @@ describe('webhook backoff', () => {
   });
 
   it('draws the wait uniformly below the ceiling (full jitter)', () => {
-    assert.equal(backoffDelayMs(1, () => 0), 0);
-    assert.equal(backoffDelayMs(1, () => 0.5), 5_000);
-    assert.equal(backoffDelayMs(3, () => 0.25), 10_000);
+    assert.equal(
+      backoffDelayMs(1, () => 0),
+      0,
+    );
+    assert.equal(
+      backoffDelayMs(1, () => 0.5),
+      5_000,
+    );
+    assert.equal(
+      backoffDelayMs(3, () => 0.25),
+      10_000,
+    );
   });
 
   it('never waits a negative time nor longer than the cap or the ceiling', () => {
@@ -58,9 +70,18 @@ describe('webhook backoff', () => {
   });
 
   it('gives up after the last attempt', () => {
-    assert.deepEqual(afterFailure(11, () => 0.5), { status: 'pending', delayMs: 1_800_000 });
-    assert.deepEqual(afterFailure(12, () => 0.5), { status: 'failed' });
-    assert.deepEqual(afterFailure(3, () => 0.5, { ...DEFAULT_BACKOFF, maxAttempts: 3 }), { status: 'failed' });
+    assert.deepEqual(
+      afterFailure(11, () => 0.5),
+      { status: 'pending', delayMs: 1_800_000 },
+    );
+    assert.deepEqual(
+      afterFailure(12, () => 0.5),
+      { status: 'failed' },
+    );
+    assert.deepEqual(
+      afterFailure(3, () => 0.5, { ...DEFAULT_BACKOFF, maxAttempts: 3 }),
+      { status: 'failed' },
+    );
   });
 
   it('checks the policy', () => {

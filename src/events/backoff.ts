@@ -47,7 +47,8 @@ export function resolveBackoff(overrides: Partial<BackoffPolicy> = {}): BackoffP
 
 /** The longest wait after the `attempt`-th failure (attempt >= 1): min(base * 2^(attempt-1), cap). */
 export function backoffCeilingMs(attempt: number, policy: BackoffPolicy = DEFAULT_BACKOFF): number {
-  if (!Number.isSafeInteger(attempt) || attempt < 1) throw new RangeError('attempt must be a whole number >= 1');
+  if (!Number.isSafeInteger(attempt) || attempt < 1)
+    throw new RangeError('attempt must be a whole number >= 1');
   // Past 2^52 the product is no longer exact, and the cap is reached long before that anyway.
   const exponent = Math.min(attempt - 1, 52);
   return Math.min(policy.baseMs * 2 ** exponent, policy.capMs);
@@ -65,10 +66,15 @@ export function backoffDelayMs(
   return Math.min(Math.floor(draw * ceiling), ceiling);
 }
 
-export type RetryDecision = { readonly status: 'pending'; readonly delayMs: number } | { readonly status: 'failed' };
+export type RetryDecision =
+  { readonly status: 'pending'; readonly delayMs: number } | { readonly status: 'failed' };
 
 /** What follows the `attempt`-th failed attempt: another try after a delay, or giving up. */
-export function afterFailure(attempt: number, random: RandomSource, policy: BackoffPolicy = DEFAULT_BACKOFF): RetryDecision {
+export function afterFailure(
+  attempt: number,
+  random: RandomSource,
+  policy: BackoffPolicy = DEFAULT_BACKOFF,
+): RetryDecision {
   if (attempt >= policy.maxAttempts) return { status: 'failed' };
   return { status: 'pending', delayMs: backoffDelayMs(attempt, random, policy) };
 }

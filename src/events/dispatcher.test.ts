@@ -33,15 +33,32 @@ interface Receiver {
   readonly url: string;
   readonly port: number;
   readonly requests: ReceivedRequest[];
+  /** The most requests it was answering at the same time. */
+  readonly maxInFlight: number;
   secret: string;
   close(): Promise<void>;
 }
 
+/** Receivers still listening, closed after each suite even when a test failed midway. */
+const openReceivers = new Set<Receiver>();
+
 /** A real HTTP receiver on 127.0.0.1 that verifies each signature against the fake clock. */
-async function startReceiver(clock: FakeClock, behaviour: Behaviour, port = 0): Promise<Receiver> {
+async function startReceiver(
+  clock: FakeClock,
+  behaviour: Behaviour,
+  options: { port?: number; delayMs?: number } = {},
+): Promise<Receiver> {
   const requests: ReceivedRequest[] = [];
-  const receiver = { requests, secret: '' } as { -readonly [K in keyof Receiver]: Receiver[K] };
+  const receiver = { requests, secret: '', maxInFlight: 0 } as {
+    -readonly [K in keyof Receiver]: Receiver[K];
+  };
+  let inFlight = 0;
   const server: Server = createServer((req, res) => {
+    inFlight += 1;
+    receiver.maxInFlight = Math.max(receiver.maxInFlight, inFlight);
+    res.on('close', () => {
+      inFlight -= 1;
+    });
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -57,22 +74,27 @@ async function startReceiver(clock: FakeClock, behaviour: Behaviour, port = 0): 
       requests.push({ headers: req.headers, body, verified });
       const answer = behaviour(index);
       if (answer === 'hang') return;
-      res.writeHead(verified ? answer : 401, { 'content-type': 'text/plain' });
-      res.end(verified ? `answer ${answer}` : 'bad signature');
+      setTimeout(() => {
+        res.writeHead(verified ? answer : 401, { 'content-type': 'text/plain' });
+        res.end(verified ? `answer ${answer}` : 'bad signature');
+      }, options.delayMs ?? 0);
     });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', resolve);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
   });
   const bound = (server.address() as AddressInfo).port;
   receiver.port = bound;
   receiver.url = `http://127.0.0.1:${bound}/hooks`;
   receiver.close = () =>
     new Promise<void>((resolve) => {
+      openReceivers.delete(receiver);
+      if (!server.listening) return resolve();
       server.closeAllConnections();
       server.close(() => resolve());
     });
+  openReceivers.add(receiver);
   return receiver;
 }
 
@@ -111,11 +133,18 @@ describeEachDialect('webhook dispatcher', (db) => {
   const dispatchers: WebhookDispatcher[] = [];
   after(async () => {
     for (const d of dispatchers) await d.stop();
+    for (const receiver of [...openReceivers]) await receiver.close();
   });
 
   function dispatcher(options: Partial<WebhookDispatcherOptions> = {}): WebhookDispatcher {
     // random = 0.5 makes each wait exactly half the backoff ceiling, so the schedule is checkable.
-    const d = new WebhookDispatcher({ database: db(), clock, random: () => 0.5, timeoutMs: 2000, ...options });
+    const d = new WebhookDispatcher({
+      database: db(),
+      clock,
+      random: () => 0.5,
+      timeoutMs: 2000,
+      ...options,
+    });
     dispatchers.push(d);
     return d;
   }
@@ -148,7 +177,9 @@ describeEachDialect('webhook dispatcher', (db) => {
     const receiver = await startReceiver(clock, (n) => (n < 3 ? 503 : 200));
     const logger = recordingLogger();
     const d = dispatcher({ logger });
-    const { subscription, secret } = await createSubscription(db().db, clock, tenantId, { url: receiver.url });
+    const { subscription, secret } = await createSubscription(db().db, clock, tenantId, {
+      url: receiver.url,
+    });
     receiver.secret = secret;
     const eventId = await enqueue(db().db);
 
@@ -187,7 +218,10 @@ describeEachDialect('webhook dispatcher', (db) => {
     assert.equal(attempts[3]!.responseExcerpt, 'answer 200');
 
     assert.equal(receiver.requests.length, 4);
-    assert.ok(receiver.requests.every((r) => r.verified), 'every request carries a valid signature');
+    assert.ok(
+      receiver.requests.every((r) => r.verified),
+      'every request carries a valid signature',
+    );
     const last = receiver.requests[3]!;
     assert.equal(last.headers['tollgate-event-id'], eventId);
     assert.equal(last.headers['tollgate-event-type'], 'invoice.issued');
@@ -231,7 +265,7 @@ describeEachDialect('webhook dispatcher', (db) => {
       clock.set(due);
     }
 
-    const receiver = await startReceiver(clock, () => 204, port);
+    const receiver = await startReceiver(clock, () => 204, { port });
     receiver.secret = secret;
     assert.equal((await d.runOnce()).succeeded, 1);
     const delivery = await only(subscription.id);
@@ -252,7 +286,9 @@ describeEachDialect('webhook dispatcher', (db) => {
     let healthy = false;
     const receiver = await startReceiver(clock, () => (healthy ? 200 : 500));
     const d = dispatcher({ backoff: { maxAttempts: 3 } });
-    const { subscription, secret } = await createSubscription(db().db, clock, tenantId, { url: receiver.url });
+    const { subscription, secret } = await createSubscription(db().db, clock, tenantId, {
+      url: receiver.url,
+    });
     receiver.secret = secret;
     await enqueue(db().db);
 
@@ -284,7 +320,9 @@ describeEachDialect('webhook dispatcher', (db) => {
   it('records a timeout as a failed attempt', async () => {
     const receiver = await startReceiver(clock, () => 'hang');
     const d = dispatcher({ timeoutMs: 200 });
-    const { subscription, secret } = await createSubscription(db().db, clock, tenantId, { url: receiver.url });
+    const { subscription, secret } = await createSubscription(db().db, clock, tenantId, {
+      url: receiver.url,
+    });
     receiver.secret = secret;
     await enqueue(db().db);
 
@@ -299,9 +337,11 @@ describeEachDialect('webhook dispatcher', (db) => {
   });
 
   it('delivers in the background between start() and stop(), with bounded concurrency', async () => {
-    const receiver = await startReceiver(clock, () => 200);
+    const receiver = await startReceiver(clock, () => 200, { delayMs: 30 });
     const d = dispatcher({ intervalMs: 10, concurrency: 3, batchSize: 4 });
-    const { subscription, secret } = await createSubscription(db().db, clock, tenantId, { url: receiver.url });
+    const { subscription, secret } = await createSubscription(db().db, clock, tenantId, {
+      url: receiver.url,
+    });
     receiver.secret = secret;
     const eventIds: string[] = [];
     for (let i = 0; i < 10; i++) eventIds.push(await enqueue(db().db, 'invoice.issued', { i }));
@@ -315,10 +355,55 @@ describeEachDialect('webhook dispatcher', (db) => {
 
     const received = receiver.requests.map((r) => JSON.parse(r.body).id as string).sort();
     assert.deepEqual(received, [...eventIds].sort(), 'each event delivered exactly once');
+    assert.ok(receiver.maxInFlight <= 3, `at most 3 requests at once, saw ${receiver.maxInFlight}`);
+    assert.ok(receiver.maxInFlight >= 2, 'requests do run concurrently');
     assert.ok(receiver.requests.every((r) => r.verified));
     const deliveries = await deliveriesOf(subscription.id);
     assert.ok(deliveries.every((x) => x.status === 'succeeded'));
     assert.equal((await fanOutPending(db(), clock, 100)).events, 0);
+
+    await deleteSubscription(db(), tenantId, subscription.id);
+    await receiver.close();
+  });
+
+  it('stop() waits for the requests in flight and records them', async () => {
+    const receiver = await startReceiver(clock, () => 200, { delayMs: 200 });
+    const d = dispatcher({ intervalMs: 10 });
+    const { subscription, secret } = await createSubscription(db().db, clock, tenantId, {
+      url: receiver.url,
+    });
+    receiver.secret = secret;
+    await enqueue(db().db);
+
+    d.start();
+    const deadline = performance.now() + 15_000;
+    while (receiver.requests.length === 0 && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await d.stop();
+    const delivery = await only(subscription.id);
+    assert.equal(delivery.status, 'succeeded', 'the answer that arrived after stop() was called is recorded');
+    assert.equal((await listAttempts(db().db, tenantId, delivery.id)).length, 1);
+
+    await deleteSubscription(db(), tenantId, subscription.id);
+    await receiver.close();
+  });
+
+  it('lets two dispatchers share the work without sending any event twice', async () => {
+    const receiver = await startReceiver(clock, () => 200, { delayMs: 5 });
+    const first = dispatcher({ concurrency: 4 });
+    const second = dispatcher({ concurrency: 4 });
+    const { subscription, secret } = await createSubscription(db().db, clock, tenantId, {
+      url: receiver.url,
+    });
+    receiver.secret = secret;
+    const eventIds: string[] = [];
+    for (let i = 0; i < 12; i++) eventIds.push(await enqueue(db().db, 'invoice.issued', { i }));
+
+    const reports = await Promise.all([first.runOnce(), second.runOnce()]);
+    assert.equal(reports[0]!.succeeded + reports[1]!.succeeded, 12);
+    const received = receiver.requests.map((r) => JSON.parse(r.body).id as string).sort();
+    assert.deepEqual(received, [...eventIds].sort());
 
     await deleteSubscription(db(), tenantId, subscription.id);
     await receiver.close();

@@ -12,9 +12,21 @@ import { instantFromMs } from '../kernel/clock.js';
 import { CommonErrors, fail } from '../kernel/errors.js';
 import { newId } from '../kernel/ids.js';
 import type { Database } from '../storage/database.js';
-import { afterFailure, cryptoRandom, resolveBackoff, type BackoffPolicy, type RandomSource } from './backoff.js';
+import {
+  afterFailure,
+  cryptoRandom,
+  resolveBackoff,
+  type BackoffPolicy,
+  type RandomSource,
+} from './backoff.js';
 import { webhookHeaders } from './signing.js';
-import { claimDueDeliveries, fanOutPending, recordAttempt, type AttemptOutcome, type ClaimedDelivery } from './store.js';
+import {
+  claimDueDeliveries,
+  fanOutPending,
+  recordAttempt,
+  type AttemptOutcome,
+  type ClaimedDelivery,
+} from './store.js';
 
 /** The subset of a pino logger the dispatcher uses: structured fields first, then the message. */
 export interface DispatcherLogger {
@@ -101,7 +113,8 @@ function describeFetchError(error: unknown, timeoutMs: number): string {
     return `timeout: no complete response within ${timeoutMs} ms`;
   }
   // undici reports network failures as TypeError('fetch failed') with the system error as cause.
-  const cause = error instanceof Error ? (error.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
+  const cause =
+    error instanceof Error ? (error.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
   if (cause && typeof cause.message === 'string') {
     return typeof cause.code === 'string' && !cause.message.includes(cause.code)
       ? `${cause.code}: ${cause.message}`
@@ -221,45 +234,64 @@ export class WebhookDispatcher {
       busy = report.fannedOutEvents >= this.batchSize || report.attempted >= this.batchSize;
     } catch (error) {
       // A database outage must not end the loop: log it and try again on the next poll.
-      this.logger?.error({ err: error instanceof Error ? error.message : String(error) }, 'webhook dispatch failed');
+      this.logger?.error(
+        { err: error instanceof Error ? error.message : String(error) },
+        'webhook dispatch failed',
+      );
     }
     this.schedule(busy ? 0 : this.intervalMs);
   }
 
   private async poll(): Promise<DispatchReport> {
     const fanOut = await fanOutPending(this.database, this.clock, this.batchSize);
-    let attempted = 0;
-    let succeeded = 0;
-    let retrying = 0;
-    let failed = 0;
+    const counts = { attempted: 0, succeeded: 0, pending: 0, failed: 0 };
     let budget = this.batchSize;
+    const inFlight = new Set<Promise<void>>();
 
-    // Each worker claims one delivery at a time, so a delivery is leased only while it is being
-    // sent, and a slow receiver holds one worker rather than delaying a whole claimed batch.
-    const worker = async (): Promise<void> => {
-      while (budget > 0 && !this.stopping) {
-        budget -= 1;
-        const [delivery] = await claimDueDeliveries(this.database, this.clock.now(), 1, { leaseMs: this.leaseMs });
-        if (!delivery) {
-          budget = 0;
-          return;
-        }
-        attempted += 1;
-        const outcome = await this.deliver(delivery);
-        if (outcome === 'succeeded') succeeded += 1;
-        else if (outcome === 'pending') retrying += 1;
-        else failed += 1;
+    // One loop claims as many deliveries as there are free slots, so the workers of one process
+    // never race each other for the same rows, and a delivery is leased only once a slot is ready
+    // to send it: a slow receiver holds one slot rather than delaying a whole claimed batch.
+    while (budget > 0 && !this.stopping) {
+      const free = this.concurrency - inFlight.size;
+      if (free === 0) {
+        await Promise.race(inFlight);
+        continue;
       }
-    };
-    await Promise.all(Array.from({ length: this.concurrency }, worker));
+      const batch = await claimDueDeliveries(this.database, this.clock.now(), Math.min(free, budget), {
+        leaseMs: this.leaseMs,
+      });
+      if (batch.length === 0) break;
+      budget -= batch.length;
+      for (const delivery of batch) {
+        counts.attempted += 1;
+        const sending: Promise<void> = this.deliver(delivery)
+          .then((status) => {
+            counts[status] += 1;
+          })
+          .catch((error: unknown) => {
+            // deliver() handles its own failures; this only guards the loop against a bug.
+            counts.pending += 1;
+            this.logger?.error(
+              {
+                deliveryId: delivery.deliveryId,
+                err: error instanceof Error ? error.message : String(error),
+              },
+              'webhook delivery crashed',
+            );
+          })
+          .finally(() => inFlight.delete(sending));
+        inFlight.add(sending);
+      }
+    }
+    await Promise.all(inFlight);
 
     return {
       fannedOutEvents: fanOut.events,
       createdDeliveries: fanOut.deliveries,
-      attempted,
-      succeeded,
-      retrying,
-      failed,
+      attempted: counts.attempted,
+      succeeded: counts.succeeded,
+      retrying: counts.pending,
+      failed: counts.failed,
     };
   }
 
@@ -294,8 +326,9 @@ export class WebhookDispatcher {
       statusCode: result.statusCode,
       error: result.error,
     };
+    let applied: boolean;
     try {
-      await recordAttempt(this.database, {
+      applied = await recordAttempt(this.database, {
         id: newId('wha', this.clock),
         tenantId: delivery.tenantId,
         deliveryId: delivery.deliveryId,
@@ -316,10 +349,18 @@ export class WebhookDispatcher {
       );
       return 'pending';
     }
+    if (!applied) {
+      // Our lease ran out mid-send and another dispatcher already closed the delivery; the
+      // attempt is in the log, and the delivery keeps the state the other dispatcher gave it.
+      this.logger?.warn(fields, 'webhook attempt recorded after another dispatcher closed the delivery');
+    }
 
     if (outcome.status === 'succeeded') this.logger?.info(fields, 'webhook delivered');
     else if (outcome.status === 'pending') {
-      this.logger?.warn({ ...fields, nextAttemptAt: outcome.nextAttemptAt }, 'webhook attempt failed, will retry');
+      this.logger?.warn(
+        { ...fields, nextAttemptAt: outcome.nextAttemptAt },
+        'webhook attempt failed, will retry',
+      );
     } else this.logger?.error(fields, 'webhook delivery failed after the last attempt');
     return outcome.status;
   }
@@ -341,7 +382,13 @@ export class WebhookDispatcher {
     try {
       // Redirects are not followed: a 3xx is a failure the subscriber should fix by updating the
       // URL, and following them would let a receiver steer signed requests somewhere else.
-      const response = await fetch(delivery.url, { method: 'POST', headers, body, signal, redirect: 'manual' });
+      const response = await fetch(delivery.url, {
+        method: 'POST',
+        headers,
+        body,
+        signal,
+        redirect: 'manual',
+      });
       let responseExcerpt: string | undefined;
       try {
         responseExcerpt = await readExcerpt(response, RESPONSE_EXCERPT_BYTES);
@@ -351,7 +398,11 @@ export class WebhookDispatcher {
       }
       return { statusCode: response.status, error: undefined, responseExcerpt };
     } catch (error) {
-      return { statusCode: undefined, error: describeFetchError(error, this.timeoutMs), responseExcerpt: undefined };
+      return {
+        statusCode: undefined,
+        error: describeFetchError(error, this.timeoutMs),
+        responseExcerpt: undefined,
+      };
     }
   }
 }

@@ -22,7 +22,11 @@ export const eventsMigrations: Record<string, Migration> = {
         .on('outbox_events')
         .columns(['fanned_out_at', 'id'])
         .execute();
-      await db.schema.createIndex('outbox_events_tenant').on('outbox_events').columns(['tenant_id', 'id']).execute();
+      await db.schema
+        .createIndex('outbox_events_tenant')
+        .on('outbox_events')
+        .columns(['tenant_id', 'id'])
+        .execute();
 
       await db.schema
         .createTable('webhook_subscriptions')

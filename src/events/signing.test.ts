@@ -2,7 +2,13 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
-import { computeSignature, parseSignatureHeader, signPayload, verifySignature, webhookHeaders } from './signing.js';
+import {
+  computeSignature,
+  parseSignatureHeader,
+  signPayload,
+  verifySignature,
+  webhookHeaders,
+} from './signing.js';
 
 const secret = 'whsec_test-secret';
 const body = '{"id":"evt_1","type":"invoice.issued","data":{"total":"12.50"}}';
@@ -34,7 +40,14 @@ describe('webhook signing', () => {
     assert.equal(verifySignature(header, `${body} `, secret, t), false);
     assert.equal(verifySignature(header, body, 'whsec_other', t), false);
     assert.equal(verifySignature(header.replace(`t=${t}`, `t=${t + 1}`), body, secret, t), false);
-    for (const bad of [undefined, '', 'garbage', `t=${t}`, `v1=${'a'.repeat(64)}`, `t=abc,v1=${'a'.repeat(64)}`]) {
+    for (const bad of [
+      undefined,
+      '',
+      'garbage',
+      `t=${t}`,
+      `v1=${'a'.repeat(64)}`,
+      `t=abc,v1=${'a'.repeat(64)}`,
+    ]) {
       assert.equal(verifySignature(bad, body, secret, t), false, String(bad));
     }
     assert.equal(verifySignature(`t=${t},v1=short`, body, secret, t), false);
@@ -49,9 +62,14 @@ describe('webhook signing', () => {
 
   it('round-trips any body and secret', () => {
     fc.assert(
-      fc.property(fc.string(), fc.string({ minLength: 1 }), fc.integer({ min: 0, max: 2 ** 40 }), (b, s, ts) => {
-        assert.equal(verifySignature(signPayload(b, s, ts), b, s, ts), true);
-      }),
+      fc.property(
+        fc.string(),
+        fc.string({ minLength: 1 }),
+        fc.integer({ min: 0, max: 2 ** 40 }),
+        (b, s, ts) => {
+          assert.equal(verifySignature(signPayload(b, s, ts), b, s, ts), true);
+        },
+      ),
     );
   });
 

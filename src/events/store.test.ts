@@ -42,7 +42,12 @@ async function newTenant(db: Executor, slug: string): Promise<string> {
   return id;
 }
 
-async function enqueue(db: Executor, tenantId: string, type: string, payload: unknown = { n: 1 }): Promise<string> {
+async function enqueue(
+  db: Executor,
+  tenantId: string,
+  type: string,
+  payload: unknown = { n: 1 },
+): Promise<string> {
   const id = newId('evt', clock);
   await enqueueEvent(db, {
     id,
@@ -79,7 +84,9 @@ describeEachDialect('events store', (db) => {
     );
     assert.deepEqual(await listEvents(db().db, tenantA, { type: 'rollback.test', limit: 10 }), []);
 
-    const id = await inTransaction(db(), (tx) => enqueue(tx, tenantA, 'commit.test', { total: 12n, list: [1] }));
+    const id = await inTransaction(db(), (tx) =>
+      enqueue(tx, tenantA, 'commit.test', { total: 12n, list: [1] }),
+    );
     const [event] = await listEvents(db().db, tenantA, { type: 'commit.test', limit: 10 });
     assert.equal(event?.id, id);
     assert.deepEqual(event?.payload, { total: '12', list: [1] }, 'bigints are stored as decimal strings');
@@ -103,17 +110,33 @@ describeEachDialect('events store', (db) => {
     assert.equal('secret' in found!, false);
     const listed = await listSubscriptions(db().db, tenantA, { limit: 100 });
     assert.ok(listed.every((s) => !('secret' in s)));
-    assert.equal((await findStoredSubscription(db().db, tenantA, created.subscription.id))?.secret, created.secret);
-    assert.equal(await findSubscription(db().db, tenantB, created.subscription.id), undefined, 'scoped by tenant');
+    assert.equal(
+      (await findStoredSubscription(db().db, tenantA, created.subscription.id))?.secret,
+      created.secret,
+    );
+    assert.equal(
+      await findSubscription(db().db, tenantB, created.subscription.id),
+      undefined,
+      'scoped by tenant',
+    );
 
     const rotated = await rotateSubscriptionSecret(db().db, clock, tenantA, created.subscription.id);
     assert.notEqual(rotated.secret, created.secret);
-    assert.equal((await findStoredSubscription(db().db, tenantA, created.subscription.id))?.secret, rotated.secret);
+    assert.equal(
+      (await findStoredSubscription(db().db, tenantA, created.subscription.id))?.secret,
+      rotated.secret,
+    );
     await deleteSubscription(db(), tenantA, created.subscription.id);
   });
 
   it('validates URLs and event types', async () => {
-    for (const url of ['ftp://x.example.com/', 'not a url', '', 'https://user:pw@x.example.com/', 'file:///etc/passwd']) {
+    for (const url of [
+      'ftp://x.example.com/',
+      'not a url',
+      '',
+      'https://user:pw@x.example.com/',
+      'file:///etc/passwd',
+    ]) {
       await assert.rejects(
         createSubscription(db().db, clock, tenantA, { url }),
         (e: unknown) => rejectsWith(EventsErrors.invalid_url)(e) && (e as { field?: string }).field === 'url',
@@ -122,7 +145,10 @@ describeEachDialect('events store', (db) => {
     }
     for (const eventTypes of [[], ['Invoice.Issued'], ['invoice.'], ['*.issued'], [42]]) {
       await assert.rejects(
-        createSubscription(db().db, clock, tenantA, { url: 'http://x.example.com', eventTypes: eventTypes as string[] }),
+        createSubscription(db().db, clock, tenantA, {
+          url: 'http://x.example.com',
+          eventTypes: eventTypes as string[],
+        }),
         rejectsWith(EventsErrors.invalid_event_type),
         JSON.stringify(eventTypes),
       );
@@ -175,8 +201,15 @@ describeEachDialect('events store', (db) => {
     assert.deepEqual(pairs(invoices.subscription.id), [issued]);
     assert.deepEqual(pairs(payments.subscription.id), [captured]);
     assert.deepEqual(pairs(disabled.subscription.id), []);
-    assert.deepEqual(await listDeliveries(db().db, tenantB, { limit: 100 }), [], "tenant B never gets A's events");
-    assert.deepEqual(await listDeliveries(db().db, tenantB, { subscriptionId: other.subscription.id, limit: 100 }), []);
+    assert.deepEqual(
+      await listDeliveries(db().db, tenantB, { limit: 100 }),
+      [],
+      "tenant B never gets A's events",
+    );
+    assert.deepEqual(
+      await listDeliveries(db().db, tenantB, { subscriptionId: other.subscription.id, limit: 100 }),
+      [],
+    );
     assert.ok(deliveries.every((d) => d.attempts === 0 && d.id.startsWith('whd_')));
     const events = await listEvents(db().db, tenantA, { after: issued, limit: 10 });
     assert.deepEqual(
@@ -186,7 +219,11 @@ describeEachDialect('events store', (db) => {
     assert.ok(events.every((e) => e.fannedOutAt !== undefined));
 
     // Re-running fan-out over the same events (as a second dispatcher could) inserts no duplicate.
-    await db().db.updateTable('outbox_events').set({ fanned_out_at: null }).where('id', '=', issued).execute();
+    await db()
+      .db.updateTable('outbox_events')
+      .set({ fanned_out_at: null })
+      .where('id', '=', issued)
+      .execute();
     assert.deepEqual(await fanOutPending(db(), clock, 100), { events: 1, deliveries: 0 });
 
     // Tenant B's own event reaches only tenant B's subscription.
@@ -198,7 +235,8 @@ describeEachDialect('events store', (db) => {
       [[other.subscription.id, bEvent]],
     );
 
-    for (const s of [all, invoices, payments, disabled]) await deleteSubscription(db(), tenantA, s.subscription.id);
+    for (const s of [all, invoices, payments, disabled])
+      await deleteSubscription(db(), tenantA, s.subscription.id);
     await deleteSubscription(db(), tenantB, other.subscription.id);
   });
 
@@ -220,7 +258,10 @@ describeEachDialect('events store', (db) => {
     assert.equal(claimed.length, 1);
     const [delivery] = claimed;
     assert.equal(delivery!.event.id, eventId);
-    assert.equal(delivery!.secret, (await findStoredSubscription(db().db, tenantA, sub.subscription.id))?.secret);
+    assert.equal(
+      delivery!.secret,
+      (await findStoredSubscription(db().db, tenantA, sub.subscription.id))?.secret,
+    );
     assert.deepEqual(await claimDueDeliveries(db(), clock.now(), 10), [], 'a claimed delivery is leased');
 
     const startedAt = clock.now();
@@ -241,7 +282,10 @@ describeEachDialect('events store', (db) => {
       }),
       true,
     );
-    const [failed] = await listDeliveries(db().db, tenantA, { subscriptionId: sub.subscription.id, limit: 10 });
+    const [failed] = await listDeliveries(db().db, tenantA, {
+      subscriptionId: sub.subscription.id,
+      limit: 10,
+    });
     assert.equal(failed?.status, 'failed');
     assert.equal(failed?.attempts, 1);
     assert.equal(failed?.lastStatusCode, 500);

@@ -236,7 +236,9 @@ export function validateWebhookUrl(value: unknown): string {
 /** Checks a list of event type patterns; returns it deduplicated, and `['*']` when `*` is in it. */
 export function validateEventTypes(value: unknown): string[] {
   if (!Array.isArray(value) || value.length === 0) {
-    throw fail(EventsErrors.invalid_event_type, 'eventTypes must be a non-empty array', { field: 'eventTypes' });
+    throw fail(EventsErrors.invalid_event_type, 'eventTypes must be a non-empty array', {
+      field: 'eventTypes',
+    });
   }
   if (value.length > MAX_EVENT_TYPES) {
     throw fail(EventsErrors.invalid_event_type, `at most ${MAX_EVENT_TYPES} event types per subscription`, {
@@ -253,7 +255,7 @@ export function validateEventTypes(value: unknown): string[] {
       throw fail(
         EventsErrors.invalid_event_type,
         `eventTypes[${index}] must be "*", an event type like "invoice.issued", or a family like "invoice.*"`,
-        { field: `eventTypes/${index}` },
+        { field: `eventTypes.${index}` },
       );
     }
     if (!out.includes(item)) out.push(item);
@@ -264,9 +266,13 @@ export function validateEventTypes(value: unknown): string[] {
 function validateDescription(value: unknown): string {
   if (value === undefined || value === null) return '';
   if (typeof value !== 'string' || value.length > MAX_DESCRIPTION_LENGTH) {
-    throw fail(EventsErrors.invalid_description, `description must be text of at most ${MAX_DESCRIPTION_LENGTH} characters`, {
-      field: 'description',
-    });
+    throw fail(
+      EventsErrors.invalid_description,
+      `description must be text of at most ${MAX_DESCRIPTION_LENGTH} characters`,
+      {
+        field: 'description',
+      },
+    );
   }
   return value;
 }
@@ -362,7 +368,9 @@ function toDelivery(row: WebhookDeliveriesTable & { event_type: string }): Webho
     attempts: toSafeNumber(row.attempts, 'webhook_deliveries.attempts'),
     nextAttemptAt: row.next_attempt_at,
     lastStatusCode:
-      row.last_status_code === null ? undefined : toSafeNumber(row.last_status_code, 'webhook_deliveries.last_status_code'),
+      row.last_status_code === null
+        ? undefined
+        : toSafeNumber(row.last_status_code, 'webhook_deliveries.last_status_code'),
     lastError: row.last_error ?? undefined,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -378,7 +386,8 @@ function toAttempt(row: WebhookAttemptsTable): WebhookAttempt {
     attempt: toSafeNumber(row.attempt, 'webhook_attempts.attempt'),
     startedAt: row.started_at,
     durationMs: toSafeNumber(row.duration_ms, 'webhook_attempts.duration_ms'),
-    statusCode: row.status_code === null ? undefined : toSafeNumber(row.status_code, 'webhook_attempts.status_code'),
+    statusCode:
+      row.status_code === null ? undefined : toSafeNumber(row.status_code, 'webhook_attempts.status_code'),
     error: row.error ?? undefined,
     responseExcerpt: row.response_excerpt ?? undefined,
   };
@@ -412,7 +421,11 @@ export async function enqueueEvent(tx: Executor, event: NewEvent): Promise<void>
     .execute();
 }
 
-export async function findEvent(db: Executor, tenantId: string, id: string): Promise<DomainEvent | undefined> {
+export async function findEvent(
+  db: Executor,
+  tenantId: string,
+  id: string,
+): Promise<DomainEvent | undefined> {
   const row = await db
     .selectFrom('outbox_events')
     .selectAll()
@@ -543,7 +556,8 @@ export async function updateSubscription(
 ): Promise<WebhookSubscription> {
   const url = changes.url !== undefined ? validateWebhookUrl(changes.url) : undefined;
   const eventTypes = changes.eventTypes !== undefined ? validateEventTypes(changes.eventTypes) : undefined;
-  const description = changes.description !== undefined ? validateDescription(changes.description) : undefined;
+  const description =
+    changes.description !== undefined ? validateDescription(changes.description) : undefined;
   const status = changes.status !== undefined ? validateStatus(changes.status) : undefined;
   const result = await db
     .updateTable('webhook_subscriptions')
@@ -558,7 +572,8 @@ export async function updateSubscription(
     .where('id', '=', id)
     .executeTakeFirst();
   const found = result.numUpdatedRows > 0n ? await findSubscription(db, tenantId, id) : undefined;
-  if (!found) throw fail(EventsErrors.subscription_not_found, `no webhook subscription ${id}`, { record: id });
+  if (!found)
+    throw fail(EventsErrors.subscription_not_found, `no webhook subscription ${id}`, { record: id });
   return found;
 }
 
@@ -580,7 +595,8 @@ export async function rotateSubscriptionSecret(
     .where('id', '=', id)
     .executeTakeFirst();
   const found = result.numUpdatedRows > 0n ? await findSubscription(db, tenantId, id) : undefined;
-  if (!found) throw fail(EventsErrors.subscription_not_found, `no webhook subscription ${id}`, { record: id });
+  if (!found)
+    throw fail(EventsErrors.subscription_not_found, `no webhook subscription ${id}`, { record: id });
   return { subscription: found, secret };
 }
 
@@ -597,7 +613,8 @@ export async function deleteSubscription(
       .where('tenant_id', '=', tenantId)
       .where('id', '=', id)
       .executeTakeFirst();
-    if (!found) throw fail(EventsErrors.subscription_not_found, `no webhook subscription ${id}`, { record: id });
+    if (!found)
+      throw fail(EventsErrors.subscription_not_found, `no webhook subscription ${id}`, { record: id });
     await tx
       .deleteFrom('webhook_attempts')
       .where('delivery_id', 'in', (eb) =>
@@ -626,7 +643,11 @@ export interface FanOutResult {
  * backlog that was waiting when it was created. Safe to run twice or concurrently: the unique
  * (subscription_id, event_id) index turns a second insert into nothing.
  */
-export async function fanOutPending(database: Database | Executor, clock: Clock, limit: number): Promise<FanOutResult> {
+export async function fanOutPending(
+  database: Database | Executor,
+  clock: Clock,
+  limit: number,
+): Promise<FanOutResult> {
   return withinTransaction(database, async (tx) => {
     const events = await tx
       .selectFrom('outbox_events')
@@ -705,11 +726,18 @@ export async function fanOutPending(database: Database | Executor, clock: Clock,
 /** How long a claimed delivery stays invisible to other dispatchers, by default. */
 export const DEFAULT_LEASE_MS = 2 * 60 * 1000;
 
+/** How many times a claim selects again after other dispatchers took every delivery it picked. */
+const CLAIM_ROUNDS = 5;
+
 /**
  * Claims up to `limit` pending deliveries due at `now` (oldest due first) whose subscription is
  * active. Claiming moves next_attempt_at forward by a lease, with a compare-and-set on the value
  * read, so two dispatchers never take the same delivery, and a dispatcher that dies mid-send only
  * delays the delivery until its lease runs out. The lease must outlast the request timeout.
+ *
+ * Each compare-and-set commits on its own (no enclosing transaction unless the caller passes one),
+ * so competing dispatchers see a claim at once. When they took the deliveries this call picked,
+ * it selects again, so an empty result means nothing is due rather than a lost race.
  */
 export async function claimDueDeliveries(
   database: Database | Executor,
@@ -717,9 +745,12 @@ export async function claimDueDeliveries(
   limit: number,
   options: { leaseMs?: number } = {},
 ): Promise<ClaimedDelivery[]> {
+  const db = executorOf(database);
   const leaseUntil = instantFromMs(msFromInstant(now) + (options.leaseMs ?? DEFAULT_LEASE_MS));
-  return withinTransaction(database, async (tx) => {
-    const rows = await tx
+  const claimed: ClaimedDelivery[] = [];
+  const tried: string[] = [];
+  for (let round = 0; round < CLAIM_ROUNDS && claimed.length < limit; round++) {
+    let query = db
       .selectFrom('webhook_deliveries as d')
       .innerJoin('webhook_subscriptions as s', 's.id', 'd.subscription_id')
       .innerJoin('outbox_events as e', 'e.id', 'd.event_id')
@@ -741,15 +772,18 @@ export async function claimDueDeliveries(
       ])
       .where('d.status', '=', 'pending')
       .where('d.next_attempt_at', '<=', now)
-      .where('s.status', '=', 'active')
+      .where('s.status', '=', 'active');
+    if (tried.length > 0) query = query.where('d.id', 'not in', tried);
+    const rows = await query
       .orderBy('d.next_attempt_at')
       .orderBy('d.id')
-      .limit(limit)
+      .limit(limit - claimed.length)
       .execute();
+    if (rows.length === 0) break;
 
-    const claimed: ClaimedDelivery[] = [];
     for (const row of rows) {
-      const result = await tx
+      tried.push(row.delivery_id);
+      const result = await db
         .updateTable('webhook_deliveries')
         .set({ next_attempt_at: leaseUntil })
         .where('id', '=', row.delivery_id)
@@ -776,8 +810,8 @@ export async function claimDueDeliveries(
         }),
       });
     }
-    return claimed;
-  });
+  }
+  return claimed;
 }
 
 export type AttemptOutcome =
@@ -857,7 +891,11 @@ function deliveriesQuery(db: Executor, tenantId: string) {
     .where('d.tenant_id', '=', tenantId);
 }
 
-export async function findDelivery(db: Executor, tenantId: string, id: string): Promise<WebhookDelivery | undefined> {
+export async function findDelivery(
+  db: Executor,
+  tenantId: string,
+  id: string,
+): Promise<WebhookDelivery | undefined> {
   const row = await deliveriesQuery(db, tenantId).where('d.id', '=', id).executeTakeFirst();
   return row ? toDelivery(row) : undefined;
 }
@@ -866,10 +904,17 @@ export async function findDelivery(db: Executor, tenantId: string, id: string): 
 export async function listDeliveries(
   db: Executor,
   tenantId: string,
-  options: { subscriptionId?: string; eventId?: string; status?: DeliveryStatus; after?: string; limit: number },
+  options: {
+    subscriptionId?: string;
+    eventId?: string;
+    status?: DeliveryStatus;
+    after?: string;
+    limit: number;
+  },
 ): Promise<WebhookDelivery[]> {
   let query = deliveriesQuery(db, tenantId);
-  if (options.subscriptionId !== undefined) query = query.where('d.subscription_id', '=', options.subscriptionId);
+  if (options.subscriptionId !== undefined)
+    query = query.where('d.subscription_id', '=', options.subscriptionId);
   if (options.eventId !== undefined) query = query.where('d.event_id', '=', options.eventId);
   if (options.status !== undefined) query = query.where('d.status', '=', options.status);
   if (options.after !== undefined) query = query.where('d.id', '>', options.after);
@@ -878,7 +923,11 @@ export async function listDeliveries(
 }
 
 /** The delivery log of one delivery, first attempt first. Empty when the delivery is unknown. */
-export async function listAttempts(db: Executor, tenantId: string, deliveryId: string): Promise<WebhookAttempt[]> {
+export async function listAttempts(
+  db: Executor,
+  tenantId: string,
+  deliveryId: string,
+): Promise<WebhookAttempt[]> {
   const rows = await db
     .selectFrom('webhook_attempts')
     .selectAll()
@@ -913,10 +962,14 @@ export async function retryDelivery(
     throw fail(EventsErrors.delivery_not_found, `no webhook delivery ${deliveryId}`, { record: deliveryId });
   }
   if (result.numUpdatedRows === 0n) {
-    throw fail(EventsErrors.delivery_not_retryable, `delivery ${deliveryId} is ${delivery.status}, not failed`, {
-      record: deliveryId,
-      extra: { status: delivery.status },
-    });
+    throw fail(
+      EventsErrors.delivery_not_retryable,
+      `delivery ${deliveryId} is ${delivery.status}, not failed`,
+      {
+        record: deliveryId,
+        extra: { status: delivery.status },
+      },
+    );
   }
   return delivery;
 }

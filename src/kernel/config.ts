@@ -54,7 +54,7 @@ export const SETTINGS = [
     env: 'TOLLGATE_DATABASE_URL',
     kind: 'string',
     description:
-      'sqlite:PATH (default, embedded), postgres://user@host/db, or pglite:DIR|memory. DATABASE_URL is read too.',
+      'sqlite:PATH (default, embedded), postgres://user@host/db, or pglite:DIR or pglite:memory. DATABASE_URL is read too.',
     default: 'sqlite:./data/tollgate.db',
     check: (v) =>
       /^(sqlite:|postgres(ql)?:\/\/|pglite:)/.test(v)

@@ -73,7 +73,7 @@ describe('currencies', () => {
     };
     for (const [code, minorUnits] of Object.entries(expected)) {
       assert.deepEqual(getCurrency(code), { code, minorUnits }, code);
-      assert.ok(isCurrency(code));
+      assert.equal(isCurrency(code), true, code);
     }
   });
 
@@ -96,12 +96,12 @@ describe('currencies', () => {
     assert.deepEqual(codes, [...codes].sort());
     for (const currency of listCurrencies()) {
       assert.match(currency.code, /^[A-Z]{3}$/);
-      assert.ok([0, 2, 3, 4].includes(currency.minorUnits));
+      assert.ok([0, 2, 3, 4].includes(currency.minorUnits), currency.code);
       // RatedAmount.fromMoney relies on this to be exact.
-      assert.ok(currency.minorUnits <= RATED_SCALE);
-      assert.ok(Object.isFrozen(currency));
+      assert.ok(currency.minorUnits <= RATED_SCALE, currency.code);
+      assert.equal(Object.isFrozen(currency), true, currency.code);
     }
-    assert.ok(Object.isFrozen(listCurrencies()));
+    assert.equal(Object.isFrozen(listCurrencies()), true);
   });
 
   it('leaves out codes without a minor unit and withdrawn codes', () => {
@@ -133,11 +133,11 @@ describe('currencies', () => {
       '__proto__',
       'constructor',
     ]) {
-      assert.ok(!isCurrency(code), code);
+      assert.equal(isCurrency(code), false, code);
       assertFails(() => getCurrency(code), 'money.unknown_currency', { mentions: [JSON.stringify(code)] });
     }
-    assert.ok(!isCurrency(undefined));
-    assert.ok(!isCurrency(978));
+    assert.equal(isCurrency(undefined), false);
+    assert.equal(isCurrency(978), false);
   });
 
   it('names the code and the field, and suggests the upper-case code', () => {

@@ -180,8 +180,8 @@ describe('divideRounded', () => {
         // floor <= q <= ceiling, stated as q·|d| compared with the sign-corrected numerator.
         const signedN = d < 0n ? -n : n;
         assert.ok((q - 1n) * absD < signedN && signedN < (q + 1n) * absD, 'q must be floor or ceiling');
-        if (m === 'floor') assert.ok(q * absD <= signedN);
-        if (m === 'ceiling') assert.ok(q * absD >= signedN);
+        if (m === 'floor') assert.ok(q * absD <= signedN, 'floor must not exceed the exact value');
+        if (m === 'ceiling') assert.ok(q * absD >= signedN, 'ceiling must not be below the exact value');
       }),
       { numRuns: 2000 },
     );
@@ -198,8 +198,9 @@ describe('divideRounded', () => {
 describe('isRoundingMode', () => {
   it('accepts exactly the seven modes', () => {
     assert.equal(ROUNDING_MODES.length, 7);
-    for (const m of ROUNDING_MODES) assert.ok(isRoundingMode(m));
-    for (const m of ['HALF_UP', 'half_up', 'nearest', '', undefined, 1]) assert.ok(!isRoundingMode(m));
+    for (const m of ROUNDING_MODES) assert.equal(isRoundingMode(m), true, m);
+    for (const m of ['HALF_UP', 'half_up', 'nearest', '', undefined, 1])
+      assert.equal(isRoundingMode(m), false, String(m));
   });
 });
 

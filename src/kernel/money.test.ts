@@ -42,6 +42,15 @@ function assertFails(
   return thrown;
 }
 
+/** Asserts two amounts are equal (same currency and amount), showing both when they are not. */
+function assertSame<T extends { equals(other: T): boolean; toString(): string }>(
+  actual: T,
+  expected: T,
+  what: string,
+): void {
+  assert.ok(actual.equals(expected), `${what}: got ${actual.toString()}, expected ${expected.toString()}`);
+}
+
 const HUGE = 2n ** 128n;
 const amount = fc.oneof(
   fc.bigInt({ min: -1000n, max: 1000n }),
@@ -80,17 +89,12 @@ describe('Money algebra', () => {
       fc.property(moneyTriple, ([a, b, c]) => {
         if (a.amountMinor > 2n ** 53n || a.amountMinor < -(2n ** 53n)) huge++;
         const zero = Money.zero(a.currency);
-        assert.ok(a.plus(b).equals(b.plus(a)));
-        assert.ok(
-          a
-            .plus(b)
-            .plus(c)
-            .equals(a.plus(b.plus(c))),
-        );
-        assert.ok(a.plus(zero).equals(a));
-        assert.ok(a.plus(a.negate()).isZero());
-        assert.ok(a.minus(b).equals(a.plus(b.negate())));
-        assert.ok(a.negate().negate().equals(a));
+        assertSame(a.plus(b), b.plus(a), 'a + b = b + a');
+        assertSame(a.plus(b).plus(c), a.plus(b.plus(c)), '(a + b) + c = a + (b + c)');
+        assertSame(a.plus(zero), a, 'a + 0 = a');
+        assertSame(a.plus(a.negate()), zero, 'a + (-a) = 0');
+        assertSame(a.minus(b), a.plus(b.negate()), 'a - b = a + (-b)');
+        assertSame(a.negate().negate(), a, '-(-a) = a');
         assert.equal(a.plus(b).amountMinor, a.amountMinor + b.amountMinor);
       }),
       { numRuns: 500 },
@@ -101,12 +105,7 @@ describe('Money algebra', () => {
   it('times distributes over addition and is exact', () => {
     fc.assert(
       fc.property(moneyTriple, factor, ([a, b], k) => {
-        assert.ok(
-          a
-            .plus(b)
-            .times(k)
-            .equals(a.times(k).plus(b.times(k))),
-        );
+        assertSame(a.plus(b).times(k), a.times(k).plus(b.times(k)), '(a + b)·k = a·k + b·k');
         assert.equal(a.times(k).amountMinor, a.amountMinor * k);
       }),
     );
@@ -127,9 +126,9 @@ describe('Money algebra', () => {
 
   it('abs, sign predicates and zero', () => {
     const minus = Money.parse('-0.05', 'EUR');
-    assert.ok(minus.isNegative() && !minus.isPositive() && !minus.isZero());
+    assert.deepEqual([minus.isNegative(), minus.isPositive(), minus.isZero()], [true, false, false]);
     assert.equal(minus.abs().toDecimalString(), '0.05');
-    assert.ok(Money.zero('JPY').isZero());
+    assert.equal(Money.zero('JPY').isZero(), true);
     assert.equal(Money.zero('JPY').toDecimalString(), '0');
     const plus = Money.parse('0.05', 'EUR');
     assert.equal(plus.abs(), plus);
@@ -147,7 +146,7 @@ describe('Money algebra', () => {
 
   it('is immutable', () => {
     const m = Money.parse('1.00', 'EUR');
-    assert.ok(Object.isFrozen(m));
+    assert.equal(Object.isFrozen(m), true);
     assert.throws(() => {
       (m as unknown as { amountMinor: bigint }).amountMinor = 5n;
     }, TypeError);
@@ -207,10 +206,10 @@ describe('Money construction and text', () => {
     fc.assert(
       fc.property(currencyCode, amount, (c, a) => {
         const m = Money.ofMinor(a, c);
-        assert.ok(Money.parse(m.toDecimalString(), c).equals(m));
+        assertSame(Money.parse(m.toDecimalString(), c), m, 'parse(toDecimalString(m))');
         const json = m.toJSON();
         assert.equal(typeof json.amount, 'string');
-        assert.ok(Money.fromJSON(JSON.parse(JSON.stringify(m))).equals(m));
+        assertSame(Money.fromJSON(JSON.parse(JSON.stringify(m))), m, 'fromJSON(JSON of m)');
       }),
       { numRuns: 500 },
     );
@@ -268,7 +267,7 @@ describe('RatedAmount', () => {
     assert.equal(rate.amountPico, 123456000n);
     assert.equal(rate.toDecimalString(), '0.000123456000');
     assert.deepEqual(rate.toJSON(), { amount: '0.000123456000', currency: 'EUR' });
-    assert.ok(RatedAmount.fromJSON(rate.toJSON()).equals(rate));
+    assertSame(RatedAmount.fromJSON(rate.toJSON()), rate, 'fromJSON(toJSON(rate))');
     assert.equal(RatedAmount.parse('-1', 'JPY').amountPico, -(10n ** 12n));
   });
 
@@ -289,22 +288,12 @@ describe('RatedAmount', () => {
     fc.assert(
       fc.property(ratedTriple, factor, ([a, b, c], k) => {
         const zero = RatedAmount.zero(a.currency);
-        assert.ok(a.plus(b).equals(b.plus(a)));
-        assert.ok(
-          a
-            .plus(b)
-            .plus(c)
-            .equals(a.plus(b.plus(c))),
-        );
-        assert.ok(a.plus(zero).equals(a));
-        assert.ok(a.plus(a.negate()).isZero());
-        assert.ok(a.minus(b).equals(a.plus(b.negate())));
-        assert.ok(
-          a
-            .plus(b)
-            .times(k)
-            .equals(a.times(k).plus(b.times(k))),
-        );
+        assertSame(a.plus(b), b.plus(a), 'a + b = b + a');
+        assertSame(a.plus(b).plus(c), a.plus(b.plus(c)), '(a + b) + c = a + (b + c)');
+        assertSame(a.plus(zero), a, 'a + 0 = a');
+        assertSame(a.plus(a.negate()), zero, 'a + (-a) = 0');
+        assertSame(a.minus(b), a.plus(b.negate()), 'a - b = a + (-b)');
+        assertSame(a.plus(b).times(k), a.times(k).plus(b.times(k)), '(a + b)·k = a·k + b·k');
         assert.equal(a.compare(b) + b.compare(a), 0);
         assert.equal(a.abs().isNegative(), false);
       }),
@@ -332,7 +321,7 @@ describe('RatedAmount', () => {
       fc.property(currencyCode, amount, mode, (c, a, m) => {
         const money = Money.ofMinor(a, c);
         const rated = RatedAmount.fromMoney(money);
-        assert.ok(rated.roundToMoney(m).equals(money));
+        assertSame(rated.roundToMoney(m), money, `fromMoney then roundToMoney(${m})`);
         assert.equal(rated.amountPico, a * pow10(RATED_SCALE - getCurrency(c).minorUnits));
       }),
       { numRuns: 300 },
@@ -438,7 +427,7 @@ describe('allocate', () => {
         if (a > 2n ** 53n || a < -(2n ** 53n)) seen.huge++;
         if (rs.includes(0n)) seen.withZeroRatio++;
         assert.equal(parts.length, rs.length);
-        assert.ok(sumMoney(parts, c).equals(money), 'the parts sum to the amount');
+        assertSame(sumMoney(parts, c), money, 'the parts sum to the amount');
         let leftover = false;
         parts.forEach((part, i) => {
           const r = rs[i]!;
@@ -469,12 +458,15 @@ describe('allocate', () => {
         const floors = rs.map((r) => (a * r) / total);
         const remainders = rs.map((r) => (a * r) % total);
         const extra = parts.map((p, i) => p - floors[i]!);
-        for (const e of extra) assert.ok(e === 0n || e === 1n);
+        for (const e of extra) assert.ok(e === 0n || e === 1n, `a part got ${e} units over its floor`);
         for (let i = 0; i < rs.length; i++) {
           for (let j = 0; j < rs.length; j++) {
             if (extra[i] === 1n && extra[j] === 0n) {
               // Whoever got a unit must not have had a smaller remainder than one who did not.
-              assert.ok(remainders[i]! > remainders[j]! || (remainders[i] === remainders[j] && i < j));
+              assert.ok(
+                remainders[i]! > remainders[j]! || (remainders[i] === remainders[j] && i < j),
+                `part ${i} got a leftover unit before part ${j}`,
+              );
               if (remainders[i] === remainders[j]) tiesDecided++;
             }
           }
@@ -524,10 +516,11 @@ describe('split', () => {
         const money = Money.ofMinor(a, c);
         const parts = split(money, n);
         assert.equal(parts.length, n);
-        assert.ok(sumMoney(parts, c).equals(money));
+        assertSame(sumMoney(parts, c), money, 'sum of the parts');
         const magnitudes = parts.map((p) => p.abs().amountMinor);
-        for (let i = 1; i < n; i++) assert.ok(magnitudes[i]! <= magnitudes[i - 1]!);
-        assert.ok(magnitudes[0]! - magnitudes[n - 1]! <= 1n);
+        for (let i = 1; i < n; i++)
+          assert.ok(magnitudes[i]! <= magnitudes[i - 1]!, `part ${i} is larger than part ${i - 1}`);
+        assert.ok(magnitudes[0]! - magnitudes[n - 1]! <= 1n, 'parts differ by more than one unit');
       }),
     );
   });
@@ -542,7 +535,7 @@ describe('split', () => {
 
 describe('sumMoney', () => {
   it('sums in the given currency, empty lists included', () => {
-    assert.ok(sumMoney([], 'KWD').equals(Money.zero('KWD')));
+    assertSame(sumMoney([], 'KWD'), Money.zero('KWD'), 'empty sum');
     const list = ['1.10', '2.20', '-0.30'].map((t) => Money.parse(t, 'EUR'));
     assert.equal(sumMoney(list, 'EUR').toDecimalString(), '3.00');
     assertFails(() => sumMoney(list, 'USD'), 'money.currency_mismatch', { mentions: ['USD', 'EUR'] });

@@ -345,7 +345,6 @@ export function allocate(money: Money, ratios: readonly bigint[]): Money[] {
   // their original order and the earliest part wins a tie.
   const order = ratios
     .map((_, index) => index)
-    .reverse()
     .sort((a, b) => compareBigints(remainders[b]!, remainders[a]!));
   for (const index of order) {
     if (leftover === 0n) break;

@@ -94,14 +94,14 @@ describe('units', () => {
     };
     assert.deepEqual([...DISPLAY_UNITS].sort(), Object.keys(expected).sort());
     for (const [unit, base] of Object.entries(expected)) assert.equal(baseUnitOf(unit as DisplayUnit), base);
-    assert.ok(isBaseUnit('byte') && !isBaseUnit('MB') && !isBaseUnit('bytes'));
-    assert.ok(isDisplayUnit('MiB') && !isDisplayUnit('KB') && !isDisplayUnit('mb'));
+    assert.deepEqual([isBaseUnit('byte'), isBaseUnit('MB'), isBaseUnit('bytes')], [true, false, false]);
+    assert.deepEqual([isDisplayUnit('MiB'), isDisplayUnit('KB'), isDisplayUnit('mb')], [true, false, false]);
   });
 
   it('quantity() takes base units only and is immutable', () => {
     const q = quantity(90n, 'second');
     assert.deepEqual(q, { unit: 'second', amount: 90n });
-    assert.ok(Object.isFrozen(q));
+    assert.equal(Object.isFrozen(q), true);
     assertFails(() => quantity(1n, 'minute' as never), 'quantity.unknown_unit', {
       mentions: ['"minute"', 'display unit'],
     });
@@ -261,7 +261,7 @@ describe('convert', () => {
           const floor = convert(q, unit, 'floor');
           const ceiling = convert(q, unit, 'ceiling');
           const size = fromDisplayUnits(1n, unit).amount;
-          assert.ok(floor * size <= a && a < (floor + 1n) * size);
+          assert.ok(floor * size <= a && a < (floor + 1n) * size, `floor of ${a} in ${unit} is ${floor}`);
           assert.equal(ceiling - floor, a % size === 0n ? 0n : 1n);
         },
       ),
@@ -286,7 +286,10 @@ describe('roundUpToBlock', () => {
         const magnitude = a < 0n ? -a : a;
         const roundedMagnitude = rounded < 0n ? -rounded : rounded;
         assert.equal(rounded % block, 0n);
-        assert.ok(roundedMagnitude >= magnitude && roundedMagnitude - magnitude < block);
+        assert.ok(
+          roundedMagnitude >= magnitude && roundedMagnitude - magnitude < block,
+          `${a} rounded to blocks of ${block} is ${rounded}`,
+        );
         assert.equal(roundUpToBlock(-a, block), -rounded);
       }),
     );
@@ -333,9 +336,12 @@ describe('roundToIncrements', () => {
           assert.equal(roundToIncrements(a, first, first), roundUpToBlock(a, first));
           const charged = roundToIncrements(a, first, next);
           if (a > 0n) {
-            assert.ok(charged >= a && charged >= first);
-            assert.ok(charged === first || (charged - first) % next === 0n);
-            assert.ok(charged - a < (a <= first ? first : next));
+            assert.ok(charged >= a && charged >= first, `${a} charged as ${charged}`);
+            assert.ok(
+              charged === first || (charged - first) % next === 0n,
+              `${charged} is not ${first} + k·${next}`,
+            );
+            assert.ok(charged - a < (a <= first ? first : next), `${a} overcharged as ${charged}`);
           }
           assert.equal(roundToIncrements(-a, first, next), -charged);
         },

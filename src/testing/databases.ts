@@ -75,6 +75,16 @@ async function openPostgresTestDatabase(): Promise<TestDatabase> {
       const dropper = new pg.Client({ connectionString: serverUrl });
       await dropper.connect();
       try {
+        // pool.end() resolves before its connections have gone; dropping with FORCE while they
+        // close would kill them and surface as uncaught errors, so wait until none is left.
+        for (let i = 0; i < 100; i++) {
+          const { rows } = await dropper.query<{ n: string }>(
+            'select count(*) as n from pg_stat_activity where datname = $1',
+            [name],
+          );
+          if (Number(rows[0]?.n ?? 0) === 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
         await dropper.query(`drop database if exists ${name} with (force)`);
       } finally {
         await dropper.end();

@@ -2,6 +2,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { App } from '../../app/container.js';
 import { ROLES } from '../../access/index.js';
+import { parseInstant } from '../../kernel/clock.js';
+import { CommonErrors, fail } from '../../kernel/errors.js';
 import { createApiKey, getApiKey, listApiKeys, revokeApiKey } from '../../workflows/api-keys.js';
 import { callerOf, principalOf } from '../access.js';
 import {
@@ -68,9 +70,16 @@ export function apiKeyRoutes(app: App): FastifyPluginAsync {
           accountId?: string;
           expiresAt?: string;
         };
+        // The schema's date-time format admits texts Date cannot read (a leap second, 23:59:60).
+        const expiresAt = body.expiresAt === undefined ? undefined : parseInstant(body.expiresAt);
+        if (body.expiresAt !== undefined && expiresAt === undefined) {
+          throw fail(CommonErrors.invalid_input, '/body/expiresAt is not a date-time this server can read', {
+            field: '/body/expiresAt',
+          });
+        }
         const created = await createApiKey(app, callerOf(request), {
           ...body,
-          ...(body.expiresAt ? { expiresAt: new Date(body.expiresAt).toISOString() } : {}),
+          ...(expiresAt !== undefined ? { expiresAt } : {}),
         });
         reply.code(201).header('location', `/v1/api-keys/${created.key.id}`);
         return created;
