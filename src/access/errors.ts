@@ -9,6 +9,7 @@ export const AccessErrors = defineErrorCodes('access', {
   token_expired: { kind: 'unauthenticated', title: 'Bearer token expired' },
   role_not_allowed: { kind: 'forbidden', title: 'Role not allowed' },
   invalid_role: { kind: 'validation', title: 'Unknown role' },
+  invalid_expiry: { kind: 'validation', title: 'Expiry not in the future' },
   key_not_found: { kind: 'not_found', title: 'API key not found' },
   tokens_disabled: { kind: 'config', title: 'Bearer tokens are not configured' },
 });

@@ -84,6 +84,12 @@ for (const dialect of DIALECTS) {
       assert.equal(second.body, first.body);
       assert.match(String(second.headers['content-type']), /^application\/json/);
       const created = first.json() as Created;
+      assert.equal(first.headers.location, `/v1/api-keys/${created.key.id}`);
+      assert.equal(
+        second.headers.location,
+        first.headers.location,
+        'a replay carries the Location header too',
+      );
       assert.match(created.key.id, /^key_/);
       assert.equal((second.json() as Created).key.id, created.key.id);
       // The same JSON with its fields in another order is the same request.

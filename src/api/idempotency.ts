@@ -43,10 +43,16 @@ export function installIdempotency(server: FastifyInstance, deps: WorkflowDeps):
         },
         async () => {
           const body = await original.call(this, request, reply);
-          return { statusCode: reply.statusCode, body };
+          const location = reply.getHeader('location');
+          return {
+            statusCode: reply.statusCode,
+            body,
+            headers: (typeof location === 'string' ? { location } : {}) as Record<string, string>,
+          };
         },
       );
       return reply
+        .headers(outcome.headers)
         .code(outcome.statusCode)
         .header('idempotent-replayed', String(outcome.replayed))
         .type('application/json; charset=utf-8')

@@ -412,3 +412,56 @@ describe('logs', () => {
     }
   });
 });
+
+describe('POST routes without a body, and key expiry', () => {
+  let api: TestApi;
+  before(async () => {
+    api = await openTestApi({ dialect: 'sqlite' });
+  });
+  after(() => api.dispose());
+
+  it('refuse a body on a POST that takes none, and accept no body or {}', async () => {
+    const created = await api.server.inject({
+      method: 'POST',
+      url: '/v1/api-keys',
+      headers: bearer(api.a.adminKey),
+      payload: { name: 'to revoke', roles: ['read-only'] },
+    });
+    const id = (created.json() as { key: { id: string } }).key.id;
+    const withBody = await api.server.inject({
+      method: 'POST',
+      url: `/v1/api-keys/${id}/revoke`,
+      headers: bearer(api.a.adminKey),
+      payload: { foo: 1 },
+    });
+    assert.equal(withBody.statusCode, 400);
+    assert.equal((withBody.json() as { field: string }).field, '/body/foo');
+    const empty = await api.server.inject({
+      method: 'POST',
+      url: `/v1/api-keys/${id}/revoke`,
+      headers: bearer(api.a.adminKey),
+      payload: {},
+    });
+    assert.equal(empty.statusCode, 200, empty.body);
+    const none = await api.server.inject({
+      method: 'POST',
+      url: `/v1/api-keys/${id}/revoke`,
+      headers: bearer(api.a.adminKey),
+    });
+    assert.equal(none.statusCode, 200, none.body);
+    assert.equal((none.json() as { status: string }).status, 'revoked');
+  });
+
+  it('refuse a key that would be born expired', async () => {
+    const response = await api.server.inject({
+      method: 'POST',
+      url: '/v1/api-keys',
+      headers: bearer(api.a.adminKey),
+      payload: { name: 'stale', roles: ['read-only'], expiresAt: '2001-01-01T00:00:00Z' },
+    });
+    assert.equal(response.statusCode, 400);
+    const problem = response.json() as { code: string; field: string };
+    assert.equal(problem.code, 'access.invalid_expiry');
+    assert.equal(problem.field, 'expiresAt');
+  });
+});

@@ -72,6 +72,22 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
         querystring: { type: 'object', additionalProperties: false, properties: {} },
       };
     }
+    // Likewise a POST that declares no body (revoke, retry...) takes none, or an empty object.
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (methods.includes('POST') && schema.body === undefined) {
+      route.schema = {
+        ...route.schema,
+        body: { type: 'object', additionalProperties: false, properties: {} },
+      };
+      // Sending no body at all is the usual way to call such a route: treat it as {}.
+      const existing = route.preValidation;
+      const defaultEmptyBody = async (request: { body: unknown }) => {
+        if (request.body === undefined) request.body = {};
+      };
+      route.preValidation = existing
+        ? [...(Array.isArray(existing) ? existing : [existing]), defaultEmptyBody]
+        : defaultEmptyBody;
+    }
   });
 
   // PATCH bodies may be sent as JSON Merge Patch (RFC 7396), as TM Forum APIs do.

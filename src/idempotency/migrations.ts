@@ -14,6 +14,7 @@ export const idempotencyMigrations: Record<string, Migration> = {
         .addColumn('principal', 'text', (c) => c.notNull())
         .addColumn('status_code', 'bigint', (c) => c.notNull())
         .addColumn('response_body', 'text', (c) => c.notNull())
+        .addColumn('response_headers', 'text', (c) => c.notNull())
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('idempotency_keys_pk', ['tenant_id', 'idempotency_key'])
         .execute();

@@ -11,6 +11,7 @@ export interface IdempotencyKeysTable {
   principal: string;
   status_code: bigint | number;
   response_body: string;
+  response_headers: string;
   created_at: string;
 }
 
@@ -27,6 +28,8 @@ export interface StoredResponse {
   readonly statusCode: number;
   /** The response body exactly as first sent (JSON text). */
   readonly body: string;
+  /** Response headers worth replaying (Location), as first sent. */
+  readonly headers: Readonly<Record<string, string>>;
   readonly createdAt: string;
 }
 
@@ -48,6 +51,7 @@ export async function findStoredResponse(
     path: row.path,
     statusCode: toSafeNumber(row.status_code, 'idempotency_keys.status_code'),
     body: row.response_body,
+    headers: JSON.parse(row.response_headers) as Record<string, string>,
     createdAt: row.created_at,
   };
 }
@@ -67,6 +71,7 @@ export async function insertStoredResponse(
       principal: entry.principal,
       status_code: BigInt(entry.statusCode),
       response_body: entry.body,
+      response_headers: JSON.stringify(entry.headers),
       created_at: entry.createdAt,
     })
     .execute();

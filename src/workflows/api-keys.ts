@@ -75,6 +75,11 @@ export async function createApiKey(
   input: CreateApiKeyInput,
 ): Promise<CreatedApiKey> {
   const roles = checkRoles(input.roles, input.accountId);
+  if (input.expiresAt !== undefined && msFromInstant(input.expiresAt) <= deps.clock.nowMs()) {
+    throw fail(AccessErrors.invalid_expiry, `expiresAt ${input.expiresAt} is not in the future`, {
+      field: 'expiresAt',
+    });
+  }
   return runChange(deps, caller, async (ctx) => {
     const id = newId('key', ctx.clock);
     const issued = issueKey(id);

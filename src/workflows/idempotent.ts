@@ -35,6 +35,7 @@ export interface IdempotentResponse {
   readonly statusCode: number;
   /** The JSON text of the body, identical on the first response and every replay. */
   readonly bodyText: string;
+  readonly headers: Readonly<Record<string, string>>;
   readonly replayed: boolean;
 }
 
@@ -46,7 +47,7 @@ function replay(stored: StoredResponse, hash: string, request: IdempotentRequest
       { field: 'Idempotency-Key' },
     );
   }
-  return { statusCode: stored.statusCode, bodyText: stored.body, replayed: true };
+  return { statusCode: stored.statusCode, bodyText: stored.body, headers: stored.headers, replayed: true };
 }
 
 export function validateIdempotencyKey(key: string): void {
@@ -60,7 +61,7 @@ export function validateIdempotencyKey(key: string): void {
 export async function executeIdempotently(
   deps: WorkflowDeps,
   request: IdempotentRequest,
-  handler: () => Promise<{ statusCode: number; body: unknown }>,
+  handler: () => Promise<{ statusCode: number; body: unknown; headers: Record<string, string> }>,
 ): Promise<IdempotentResponse> {
   validateIdempotencyKey(request.key);
   const hash = requestHash(request.method, request.path, request.body);
@@ -80,9 +81,10 @@ export async function executeIdempotently(
           path: request.path,
           statusCode: result.statusCode,
           body: bodyText,
+          headers: result.headers,
           createdAt: deps.clock.now(),
         });
-        return { statusCode: result.statusCode, bodyText, replayed: false };
+        return { statusCode: result.statusCode, bodyText, headers: result.headers, replayed: false };
       }),
     );
   } catch (error) {

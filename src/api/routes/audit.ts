@@ -49,14 +49,21 @@ export function auditRoutes(app: App): FastifyPluginAsync {
               from: { type: 'string', format: 'date-time' },
               to: { type: 'string', format: 'date-time' },
               order: { type: 'string', enum: ['asc', 'desc'], default: 'desc' },
-              cursor: { type: 'string', pattern: '^[0-9]{1,19}$', description: 'nextCursor of the previous page' },
+              cursor: {
+                type: 'string',
+                pattern: '^[0-9]{1,19}$',
+                description: 'nextCursor of the previous page',
+              },
               limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
             },
           },
           response: {
             200: {
               type: 'object',
-              properties: { items: { type: 'array', items: recordSchema }, nextCursor: { type: ['string', 'null'] } },
+              properties: {
+                items: { type: 'array', items: recordSchema },
+                nextCursor: { type: ['string', 'null'] },
+              },
             },
             ...problemResponses,
           },

@@ -52,7 +52,8 @@ export function eventRoutes(app: App): FastifyPluginAsync {
           response: { 200: eventSchema, ...problemResponses },
         },
       },
-      async (request) => getDomainEvent(app, principalOf(request).tenantId, (request.params as { id: string }).id),
+      async (request) =>
+        getDomainEvent(app, principalOf(request).tenantId, (request.params as { id: string }).id),
     );
   };
 }

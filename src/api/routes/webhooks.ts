@@ -142,7 +142,8 @@ export function webhookRoutes(app: App): FastifyPluginAsync {
           response: { 200: subscriptionSchema, ...problemResponses },
         },
       },
-      async (request) => getWebhookSubscription(app, principalOf(request).tenantId, (request.params as { id: string }).id),
+      async (request) =>
+        getWebhookSubscription(app, principalOf(request).tenantId, (request.params as { id: string }).id),
     );
     server.patch(
       '/v1/webhook-subscriptions/:id',
@@ -167,7 +168,12 @@ export function webhookRoutes(app: App): FastifyPluginAsync {
         },
       },
       async (request) =>
-        updateWebhookSubscription(app, callerOf(request), (request.params as { id: string }).id, request.body as object),
+        updateWebhookSubscription(
+          app,
+          callerOf(request),
+          (request.params as { id: string }).id,
+          request.body as object,
+        ),
     );
     server.delete(
       '/v1/webhook-subscriptions/:id',
@@ -240,13 +246,17 @@ export function webhookRoutes(app: App): FastifyPluginAsync {
           response: {
             200: {
               type: 'object',
-              properties: { ...deliverySchema.properties, attemptLog: { type: 'array', items: attemptSchema } },
+              properties: {
+                ...deliverySchema.properties,
+                attemptLog: { type: 'array', items: attemptSchema },
+              },
             },
             ...problemResponses,
           },
         },
       },
-      async (request) => getWebhookDelivery(app, principalOf(request).tenantId, (request.params as { id: string }).id),
+      async (request) =>
+        getWebhookDelivery(app, principalOf(request).tenantId, (request.params as { id: string }).id),
     );
     server.post(
       '/v1/webhook-deliveries/:id/retry',
