@@ -63,7 +63,7 @@ module.exports = {
       name: 'domains-talk-through-index',
       severity: 'error',
       comment: "A domain may use another domain's public module only.",
-      from: { path: '^src/([^/]+)/', pathNot: `^src/(${NOT_DOMAIN})/` },
+      from: { path: '^src/([^/]+)/', pathNot: `^src/(${NOT_DOMAIN})/|\\.test\\.ts$` },
       to: { path: `^${DOMAIN}(?!index\\.ts$)`, pathNot: '^src/$1/' },
     },
     {
