@@ -93,6 +93,18 @@ class ImmediateSqliteDriver implements Driver {
   }
 }
 
+/**
+ * SQLite runs DDL inside transactions perfectly well; Kysely's adapter says otherwise only to be
+ * safe. Saying yes makes the migrator run in one BEGIN IMMEDIATE transaction, so two processes
+ * starting on a fresh database file (a server and a CLI command, say) queue on the write lock and
+ * the second finds the migrations done, instead of both creating the same tables.
+ */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
 export class TollgateSqliteDialect implements Dialect {
   constructor(private readonly sqlite: BetterSqlite3.Database) {}
   createDriver(): Driver {
@@ -102,7 +114,7 @@ export class TollgateSqliteDialect implements Dialect {
     return new SqliteQueryCompiler();
   }
   createAdapter() {
-    return new SqliteAdapter();
+    return new TransactionalDdlSqliteAdapter();
   }
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   createIntrospector(db: Kysely<any>) {
