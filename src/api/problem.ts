@@ -135,6 +135,7 @@ export const problemSchema = {
   $id: 'Problem',
   type: 'object',
   description: 'RFC 9457 problem details',
+  additionalProperties: true,
   required: ['type', 'title', 'status', 'detail', 'code'],
   properties: {
     type: { type: 'string' },

@@ -21,6 +21,8 @@ import { apiKeyRoutes } from './routes/api-keys.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { eventRoutes } from './routes/events.js';
 import { auditRoutes } from './routes/audit.js';
+import { customerRoutes } from './routes/customers.js';
+import { catalogRoutes } from './routes/catalog.js';
 
 export const API_VERSION = '0.1.0';
 
@@ -159,6 +161,8 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
   await server.register(webhookRoutes(app));
   await server.register(eventRoutes(app));
   await server.register(auditRoutes(app));
+  await server.register(customerRoutes(app));
+  await server.register(catalogRoutes(app));
 
   server.get(
     '/openapi.json',

@@ -23,6 +23,7 @@ import {
   type TestApi,
   type TestTenant,
 } from '../testing/api.js';
+import { seedTestCatalog } from '../testing/catalog.js';
 import { WebhookDispatcher } from '../events/index.js';
 import type { RouteEntry } from './access.js';
 
@@ -95,6 +96,88 @@ for (const dialect of dialects) {
       };
     }
 
+    /** One record of each catalog kind; none used by another, so each can also be deleted. */
+    async function seedCatalog(tenant: TestTenant, into: Owned): Promise<void> {
+      const tmf = '/tmf-api/productCatalogManagement/v4';
+      const create = async (url: string, payload: unknown) => {
+        const response = await call(tenant.adminKey, 'POST', url, payload);
+        assert.equal(response.statusCode, 201, `${url}: ${response.body}`);
+        return (response.json() as { id: string }).id;
+      };
+      into.prd = [await create(`${tmf}/productSpecification`, { name: 'Data', serviceType: 'data' })];
+      into.pop = [
+        await create(`${tmf}/productOfferingPrice`, {
+          name: 'Fee',
+          priceType: 'recurring',
+          price: { unit: 'EUR', value: '5.00' },
+        }),
+      ];
+      into.ofr = [await create(`${tmf}/productOffering`, { name: 'Offering' })];
+      into.ctg = [
+        await create(`${tmf}/category`, { name: 'Category', productOffering: [{ id: into.ofr[0] }] }),
+      ];
+      into.cat = [await create(`${tmf}/catalog`, { name: 'Catalog', category: [{ id: into.ctg[0] }] })];
+      const definition = {
+        timeZone: 'UTC',
+        currencies: ['EUR'],
+        zones: [],
+        prefixTables: [],
+        data: [{ currency: 'EUR', blockBytes: 1000, pricing: { mode: 'flat', unitPrice: '0.00001' } }],
+      };
+      into.trf = [
+        await create('/v1/tariffs', {
+          code: 'DATA',
+          name: 'Data',
+          versions: [{ effectiveFrom: '2026-01-01T00:00:00Z', definition }],
+        }),
+      ];
+      into.trv = [
+        await create(`/v1/tariffs/${into.trf[0]}/versions`, {
+          effectiveFrom: '2030-01-01T00:00:00Z',
+          draft: true,
+        }),
+      ];
+    }
+
+    /** A customer, its billing account and a subscription with an MSISDN (cust_, acct_, sub_ ids). */
+    async function seedCustomers(tenant: TestTenant, into: Owned): Promise<void> {
+      const create = async (url: string, payload: unknown) => {
+        const response = await call(tenant.adminKey, 'POST', url, payload);
+        assert.equal(response.statusCode, 201, `${url}: ${response.body}`);
+        return (response.json() as { id: string }).id;
+      };
+      into.cust = [
+        await create('/tmf-api/customerManagement/v4/customer', {
+          name: 'Customer',
+          engagedParty: { '@referredType': 'Individual' },
+        }),
+      ];
+      into.acct = [
+        await create('/tmf-api/accountManagement/v4/billingAccount', {
+          name: 'Account',
+          relatedParty: [{ id: into.cust[0] }],
+        }),
+      ];
+      into.sub = [
+        await create('/tmf-api/productInventory/v4/product', {
+          productOffering: { name: 'MOBILE-M' },
+          billingAccount: { id: into.acct[0] },
+          realizingResource: [{ '@referredType': 'MSISDN', value: '+447700900001' }],
+        }),
+      ];
+    }
+
+    /** Creating routes whose sample body would name records that do not exist get a valid one. */
+    function validBody(route: RouteEntry, into: Owned): unknown {
+      if (route.url === '/tmf-api/accountManagement/v4/billingAccount') {
+        return { name: 'More', relatedParty: [{ id: into.cust![0] }] };
+      }
+      if (route.url === '/tmf-api/productInventory/v4/product') {
+        return { productOffering: { name: 'MOBILE-S' }, billingAccount: { id: into.acct![0] } };
+      }
+      return undefined;
+    }
+
     async function seed(tenant: TestTenant, into: Owned, port: number): Promise<void> {
       const key = await call(tenant.adminKey, 'POST', '/v1/api-keys', {
         name: 'extra',
@@ -112,6 +195,10 @@ for (const dialect of dialects) {
       assert.equal(renamed.statusCode, 200, renamed.body);
       into.key = [(key.json() as { key: { id: string } }).key.id, tenant.adminKeyId];
       into.whs = [(subscription.json() as { subscription: { id: string } }).subscription.id];
+      // The offers subscriptions take, applied first: applying a catalog retires what it does not name.
+      await seedTestCatalog(api.app, { tenantId: tenant.id, actor: { type: 'system', id: 'test' } });
+      await seedCatalog(tenant, into);
+      await seedCustomers(tenant, into);
     }
 
     before(async () => {
@@ -192,7 +279,8 @@ for (const dialect of dialects) {
           assert.ok(!response.body.includes(id), `${label(route)} shows B tenant A's ${id}`);
         }
         if (schemaOf(route, 'querystring')?.properties?.limit) {
-          const items = (response.json() as Page).items;
+          const json = response.json() as Page | Page['items'];
+          const items = Array.isArray(json) ? json : json.items; // TMF lists are arrays
           assert.ok(items.length > 0, `${label(route)}: B sees none of its own records either`);
         }
         checked += 1;
@@ -254,7 +342,8 @@ for (const dialect of dialects) {
       for (const route of protectedRoutes(api.server)) {
         if (route.method === 'GET' || route.url.includes(':id')) continue;
         const body = schemaOf(route, 'body');
-        const response = await call(api.b.adminKey, route.method, pathOf(route), body && sampleBody(body));
+        const payload = validBody(route, owned.b) ?? (body && sampleBody(body));
+        const response = await call(api.b.adminKey, route.method, pathOf(route), payload);
         assert.ok(response.statusCode < 300, `${label(route)} by B: ${response.statusCode} ${response.body}`);
       }
     });
@@ -268,12 +357,15 @@ for (const dialect of dialects) {
         // B's first key is its extra read-only key: revoking it leaves B's admin key working.
         const id = owned.b[idPrefixOf(route)!]![0]!;
         const body = schemaOf(route, 'body');
-        const response = await call(
-          api.b.adminKey,
-          route.method,
-          pathOf(route, id),
-          body && sampleBody(body),
-        );
+        const response = route.url.endsWith('/rate-deck')
+          ? await api.server.inject({
+              method: 'POST',
+              url: `${pathOf(route, id)}?effectiveFrom=2029-01-01T00:00:00Z`,
+              headers: { ...bearer(api.b.adminKey), 'content-type': 'text/csv' },
+              payload:
+                'prefix,description,rate,connect_fee,increments,currency,effective_date\n4930,Berlin,0.01,0,60/60,EUR,2026-01-01\n',
+            })
+          : await call(api.b.adminKey, route.method, pathOf(route, id), body && sampleBody(body));
         assert.ok(
           response.statusCode < 300,
           `${label(route)} by B on its own ${id}: ${response.statusCode} ${response.body}`,

@@ -8,6 +8,8 @@ import { accessMigrations } from '../access/migrations.js';
 import { auditMigrations } from '../audit/migrations.js';
 import { idempotencyMigrations } from '../idempotency/migrations.js';
 import { eventsMigrations } from '../events/migrations.js';
+import { customersMigrations } from '../customers/migrations.js';
+import { catalogMigrations } from '../catalog/migrations.js';
 
 export const allMigrations: MigrationList = [
   tenancyMigrations,
@@ -15,6 +17,8 @@ export const allMigrations: MigrationList = [
   auditMigrations,
   eventsMigrations,
   idempotencyMigrations,
+  catalogMigrations,
+  customersMigrations,
 ]
   .flatMap((set) => Object.entries(set))
   .sort(([a], [b]) => a.localeCompare(b));

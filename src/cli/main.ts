@@ -12,11 +12,26 @@ import { ROLES, signToken, type Role } from '../access/index.js';
 import { createApiKey, listApiKeys, revokeApiKey } from '../workflows/api-keys.js';
 import { createTenant, findTenant, listTenants } from '../workflows/tenants.js';
 import { seedDemoIfEmpty } from '../workflows/demo.js';
+import { loadDemoFiles } from '../app/demo-files.js';
 import { verifyAudit } from '../workflows/audit.js';
+import { getAccountTree, importCustomers, importRecordsFromText } from '../workflows/customers.js';
+import {
+  applyCatalog,
+  diffCatalog,
+  exportCatalog,
+  importRateDeck,
+  validateCatalogFiles,
+} from '../workflows/catalog.js';
+import {
+  catalogProblemsError,
+  describeDiff,
+  serializeCatalog,
+  serializeCatalogJson,
+} from '../catalog/index.js';
 import type { Actor, Caller } from '../workflows/context.js';
 import { createOutput, reportError, table, type Output } from './output.js';
 import { demoKeyFile } from './demo-key.js';
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 const CLI_ACTOR: Actor = { type: 'cli', id: process.env.USER ?? 'operator' };
@@ -271,7 +286,7 @@ export function buildCli(): Command {
     .description('seed the demo tenants and keys into an empty database')
     .action(async (_o, command: Command) =>
       withApp(command, async (app, out) => {
-        const seed = await seedDemoIfEmpty(app);
+        const seed = await seedDemoIfEmpty(app, loadDemoFiles());
         if (!seed) {
           out.result({ seeded: false }, () => 'The database already has tenants; nothing seeded.');
           return;
@@ -281,11 +296,132 @@ export function buildCli(): Command {
         writeFileSync(file, `${seed.adminKey}\n`, { mode: 0o600 });
         out.result({ seeded: true, tenant: seed.tenantSlug, keys: seed.keys }, () =>
           [
-            `Seeded tenant "${seed.tenantSlug}". Keys (shown once):`,
+            `Seeded tenant "${seed.tenantSlug}": ${seed.offers} offers, ${seed.customers.subscriptions} subscriptions. Keys (shown once):`,
             ...seed.keys.map((k) => `  ${k.name.padEnd(28)} ${k.secret}`),
           ].join('\n'),
         );
       }),
+    );
+
+  // Catalog as code: validate, diff and apply catalog files; export; rate decks into tariffs.
+  const catalog = program.command('catalog').description('the product catalog as code (YAML or JSON files)');
+  const readText = (file: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (error) {
+      throw fail(CommonErrors.not_found, `cannot read ${file}: ${(error as Error).message}`, { field: file });
+    }
+  };
+  const readSources = (files: readonly string[]) => files.map((file) => ({ file, text: readText(file) }));
+  catalog
+    .command('validate')
+    .description('check catalog files (no database needed); exit 65 naming file, path and reason')
+    .argument('<files...>', 'catalog files (YAML or JSON), together the whole catalog')
+    .action(async (files: string[], _o, command: Command) => {
+      const parsed = validateCatalogFiles(readSources(files));
+      if (parsed.document === undefined)
+        throw catalogProblemsError(parsed.problems, 'the catalog files are not valid');
+      const d = parsed.document;
+      const counts = {
+        products: d.products.length,
+        tariffs: d.tariffs.length,
+        offers: d.offers.length,
+        categories: d.categories.length,
+        catalogs: d.catalogs.length,
+      };
+      outputFor(command).result(
+        { valid: true, ...counts },
+        () =>
+          `Valid: ${counts.products} products, ${counts.tariffs} tariffs, ${counts.offers} offers, ${counts.categories} categories, ${counts.catalogs} catalogs.`,
+      );
+    });
+  catalog
+    .command('diff')
+    .description('show what applying the files would create, change and retire')
+    .argument('<files...>', 'catalog files')
+    .requiredOption('--tenant <slug>', 'tenant slug or id')
+    .action(async (files: string[], o: { tenant: string }, command: Command) =>
+      withApp(command, async (app, out) => {
+        const caller = await tenantCaller(app, o.tenant);
+        const diff = await diffCatalog(app, caller.tenantId, readSources(files));
+        if (diff.problems.length > 0)
+          throw catalogProblemsError(diff.problems, 'the catalog cannot be applied');
+        out.result(diff, () => (diff.entries.length === 0 ? 'No changes.' : describeDiff(diff).join('\n')));
+      }),
+    );
+  catalog
+    .command('apply')
+    .description('make the tenant catalog what the files say, in one transaction (all or nothing)')
+    .argument('<files...>', 'catalog files')
+    .requiredOption('--tenant <slug>', 'tenant slug or id')
+    .action(async (files: string[], o: { tenant: string }, command: Command) =>
+      withApp(command, async (app, out) => {
+        const caller = await tenantCaller(app, o.tenant);
+        const diff = await applyCatalog(app, caller, readSources(files));
+        out.result(diff, () =>
+          diff.entries.length === 0
+            ? 'No changes.'
+            : [...describeDiff(diff), `Applied ${diff.entries.length} changes.`].join('\n'),
+        );
+      }),
+    );
+  catalog
+    .command('export')
+    .description('write the published catalog as a catalog file')
+    .requiredOption('--tenant <slug>', 'tenant slug or id')
+    .option('--out <file>', 'write to this file instead of stdout')
+    .addOption(new Option('--format <format>', 'file format').choices(['yaml', 'json']).default('yaml'))
+    .action(async (o: { tenant: string; out?: string; format: 'yaml' | 'json' }, command: Command) =>
+      withApp(command, async (app, out) => {
+        const caller = await tenantCaller(app, o.tenant);
+        const document = await exportCatalog(app, caller.tenantId);
+        const text =
+          o.format === 'json' || out.json ? serializeCatalogJson(document) : serializeCatalog(document);
+        if (o.out === undefined) {
+          process.stdout.write(text);
+          return;
+        }
+        writeFileSync(o.out, text);
+        out.result(
+          { file: o.out, offers: document.offers.length },
+          () => `Wrote ${o.out} (${document.offers.length} offers).`,
+        );
+      }),
+    );
+
+  const tariffs = program.command('tariffs').description('tariffs and their versions');
+  tariffs
+    .command('import-deck')
+    .description(
+      'import a rate deck (CSV) as a new version of a tariff; bad rows are reported by line and column',
+    )
+    .argument('<file>', 'CSV: prefix,description,rate,connect_fee,increments,currency,effective_date')
+    .requiredOption('--tenant <slug>', 'tenant slug or id')
+    .requiredOption('--tariff <code>', 'the tariff (code or id)')
+    .requiredOption('--effective-from <instant>', 'start of the new version, e.g. 2026-07-01T00:00:00Z')
+    .option('--draft', 'store as a draft (dry-run it, then publish)')
+    .action(
+      async (
+        file: string,
+        o: { tenant: string; tariff: string; effectiveFrom: string; draft?: boolean },
+        command: Command,
+      ) =>
+        withApp(command, async (app, out) => {
+          const caller = await tenantCaller(app, o.tenant);
+          const result = await importRateDeck(app, caller, {
+            tariff: o.tariff,
+            csv: readText(file),
+            effectiveFrom: o.effectiveFrom,
+            draft: o.draft === true,
+          });
+          const { definition: _definition, ...version } = result.version;
+          out.result(
+            { ...result, version },
+            () =>
+              `Imported ${result.rows} rows (${result.prefixes} prefixes, ${result.zones} zones) as ${result.version.status} version ` +
+              `${result.version.number} (${result.version.id}) of ${o.tariff}, from ${result.version.effectiveFrom}.`,
+          );
+        }),
     );
 
   const config = program.command('config').description('configuration');
@@ -303,6 +439,88 @@ export function buildCli(): Command {
         ),
       );
     });
+
+  // ---- Customers: bulk import and account trees ---------------------------------------------
+  const customers = program.command('customers').description('customers, billing accounts and subscriptions');
+  customers
+    .command('import')
+    .description(
+      'import customers, accounts and subscriptions from a .csv or .json file (one row per subscriber) and ' +
+        'print a per-row report; exit 65 when rows were rejected',
+    )
+    .argument('<file>', 'a .csv file with a header row, or a .json array of row objects')
+    .requiredOption('--tenant <slug>', 'tenant slug or id')
+    .option('--atomic', 'apply every row or none: any rejected row rolls the whole import back')
+    .action(async (file: string, o: { tenant: string; atomic?: boolean }, command: Command) =>
+      withApp(command, async (app, out) => {
+        const format = /\.csv$/i.test(file) ? 'csv' : /\.json$/i.test(file) ? 'json' : undefined;
+        if (!format) {
+          throw fail(CommonErrors.invalid_input, `${file}: name a .csv or .json file`, { field: 'FILE' });
+        }
+        const { readFile } = await import('node:fs/promises');
+        const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+          throw fail(CommonErrors.not_found, `cannot read ${file}: ${error.code ?? error.message}`, {
+            field: 'FILE',
+          });
+        });
+        const caller = await tenantCaller(app, o.tenant);
+        const report = await importCustomers(app, caller, importRecordsFromText(text, format), {
+          atomic: o.atomic === true,
+        });
+        out.result(report, () => {
+          const lines = report.errors.map((e) => `row ${e.row}${e.field ? ` ${e.field}` : ''}: ${e.message}`);
+          lines.push(
+            report.atomic && report.rejected > 0
+              ? `Nothing imported (atomic): ${report.rejected} of ${report.total} rows were rejected.`
+              : `Imported ${report.applied} of ${report.total} rows; ${report.rejected} rejected.`,
+          );
+          return lines.join('\n');
+        });
+        if (report.rejected > 0) process.exitCode = 65;
+      }),
+    );
+
+  const accounts = program.command('accounts').description('billing accounts');
+  accounts
+    .command('tree')
+    .description('print a billing account, every account below it and the roll-up of the tree')
+    .argument('<id>', 'billing account id (acct_...)')
+    .requiredOption('--tenant <slug>', 'tenant slug or id')
+    .action(async (id: string, o: { tenant: string }, command: Command) =>
+      withApp(command, async (app, out) => {
+        const caller = await tenantCaller(app, o.tenant);
+        const tree = await getAccountTree(app, caller.tenantId, id);
+        out.result(tree, () => {
+          type Node = (typeof tree)['root'];
+          const lines: string[] = [];
+          const counts = (c: Node['subscriptionsByStatus']) =>
+            Object.entries(c)
+              .filter(([, n]) => n > 0)
+              .map(([status, n]) => `${status} ${n}`)
+              .join(', ') || 'none';
+          const walk = (node: Node, depth: number) => {
+            const a = node.account;
+            lines.push(
+              `${'  '.repeat(depth)}${a.id}  ${a.name}  [${a.status}, ${a.currency}` +
+                `${a.creditLimit ? `, limit ${a.creditLimit.toString()}` : ''}` +
+                `${a.costCentre ? `, cost centre ${a.costCentre}` : ''}` +
+                `${a.payerId ? `, paid by ${a.payerId}` : ''}]  subscriptions: ${counts(node.subscriptionsByStatus)}`,
+            );
+            for (const child of node.children) walk(child, depth + 1);
+          };
+          walk(tree.root, 0);
+          const r = tree.rollUp;
+          lines.push(
+            '',
+            `Roll-up: ${r.accounts} accounts (${r.childAccounts} below the root, depth ${r.depth}); ` +
+              `${r.subscriptions} subscriptions (${counts(r.subscriptionsByStatus)})`,
+            `Credit limits: ${r.creditLimits.map((m) => m.toString()).join(', ') || 'none'}`,
+            `Cost centres: ${r.costCentres.map((c) => `${c.costCentre} (${c.accounts})`).join(', ') || 'none'}`,
+          );
+          return lines.join('\n');
+        });
+      }),
+    );
 
   return program;
 }

@@ -10,6 +10,7 @@ import type { Config } from '../kernel/config.js';
 import { openApp } from '../app/container.js';
 import { buildServer } from '../api/server.js';
 import { seedDemoIfEmpty } from '../workflows/demo.js';
+import { loadDemoFiles } from '../app/demo-files.js';
 import { startBackgroundJobs } from '../workflows/background.js';
 import type { Output } from './output.js';
 
@@ -17,13 +18,16 @@ export async function serve(config: Config, out: Output): Promise<void> {
   const app = await openApp(config);
   let demoKey: string | undefined;
   if (config.demo) {
-    const seed = await seedDemoIfEmpty(app);
+    const seed = await seedDemoIfEmpty(app, loadDemoFiles());
     const file = demoKeyFile(config);
     if (seed) {
       mkdirSync(dirname(file), { recursive: true });
       writeFileSync(file, `${seed.adminKey}\n`, { mode: 0o600 });
       demoKey = seed.adminKey;
-      out.info(`Seeded the demo: tenants "demo" and "demo-brand", ${seed.keys.length} API keys.`);
+      out.info(
+        `Seeded the demo: tenants "demo" and "demo-brand", ${seed.keys.length} API keys, ${seed.offers} offers, ` +
+          `${seed.customers.subscriptions} subscriptions from ${seed.customers.rows} customer rows.`,
+      );
     } else if (existsSync(file)) {
       demoKey = readFileSync(file, 'utf8').trim();
     }

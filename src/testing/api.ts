@@ -194,6 +194,9 @@ const SAMPLE_VALUES: Readonly<Record<string, unknown>> = {
   timeZone: 'UTC',
   locale: 'en',
   accountId: 'acct_SAMPLE',
+  // TMF620 prices: { unit: currency, value: decimal text }.
+  unit: 'EUR',
+  value: '9.99',
 };
 
 /** A value valid for `schema`; `name` picks a known sample for fields that need one. */

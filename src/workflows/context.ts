@@ -13,6 +13,7 @@ import { appendAuditRecord } from '../audit/index.js';
 import { enqueueEvent } from '../events/index.js';
 import { newId } from '../kernel/ids.js';
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { sql } from 'kysely';
 import type { Executor } from '../storage/database.js';
 
 /**
@@ -21,6 +22,28 @@ import type { Executor } from '../storage/database.js';
  * together; use cases called inside it join that transaction instead of opening their own.
  */
 const ambientTransaction = new AsyncLocalStorage<Tx>();
+
+let savepointCounter = 0;
+
+/**
+ * A use case run inside another's transaction is still a unit: a savepoint lets it fail and undo
+ * only its own writes (a rejected row of a bulk import, say) while the outer transaction goes on.
+ * Savepoint names are generated, never taken from input.
+ */
+async function withSavepoint<T>(tx: Tx, work: () => Promise<T>): Promise<T> {
+  savepointCounter = (savepointCounter + 1) % 1_000_000_000;
+  const name = sql.raw(`tollgate_sp_${savepointCounter}`);
+  await sql`savepoint ${name}`.execute(tx);
+  try {
+    const result = await work();
+    await sql`release savepoint ${name}`.execute(tx);
+    return result;
+  } catch (error) {
+    await sql`rollback to savepoint ${name}`.execute(tx);
+    await sql`release savepoint ${name}`.execute(tx);
+    throw error;
+  }
+}
 
 /** Runs `work` with `tx` as the ambient transaction. */
 export function withAmbientTransaction<T>(tx: Tx, work: () => Promise<T>): Promise<T> {
@@ -81,7 +104,7 @@ export function runChange<T>(
     clock: deps.clock,
   });
   const ambient = ambientTransaction.getStore();
-  if (ambient) return work(contextFor(ambient));
+  if (ambient) return withSavepoint(ambient, () => work(contextFor(ambient)));
   return inTransaction(deps.database, (tx) => ambientTransaction.run(tx, () => work(contextFor(tx))));
 }
 

@@ -4,12 +4,24 @@
  * and is one transaction per tenant, so an interrupted seed is simply run again.
  */
 import type { Role } from '../access/index.js';
+import { fail, CommonErrors } from '../kernel/errors.js';
 import { createApiKey } from './api-keys.js';
+import { applyCatalog } from './catalog.js';
+import { importCustomers, importRecordsFromCsv } from './customers.js';
 import { createTenant, listTenants } from './tenants.js';
-import type { Actor, WorkflowDeps } from './context.js';
+import { withAmbientTransaction, type Actor, type WorkflowDeps } from './context.js';
+import { inTransaction } from '../storage/database.js';
+
+/** The example files the demo loads: a catalog (catalog-as-code YAML) and customers (import CSV). */
+export interface DemoFiles {
+  readonly catalog: { readonly file: string; readonly text: string };
+  readonly customers: { readonly file: string; readonly text: string };
+}
 
 export interface DemoSeed {
   readonly tenantSlug: string;
+  readonly offers: number;
+  readonly customers: { readonly rows: number; readonly subscriptions: number };
   readonly adminKey: string;
   readonly keys: ReadonlyArray<{ name: string; roles: readonly Role[]; secret: string }>;
 }
@@ -17,7 +29,13 @@ export interface DemoSeed {
 const SEED_ACTOR: Actor = { type: 'system', id: 'demo-seed' };
 
 /** Seeds the demo when no tenant exists yet; returns undefined when the database has data. */
-export async function seedDemoIfEmpty(deps: WorkflowDeps): Promise<DemoSeed | undefined> {
+export async function seedDemoIfEmpty(deps: WorkflowDeps, files: DemoFiles): Promise<DemoSeed | undefined> {
+  // One transaction for the whole seed: a failure anywhere leaves the database empty, so the next
+  // start seeds again instead of finding a half-made demo.
+  return inTransaction(deps.database, (tx) => withAmbientTransaction(tx, () => seed(deps, files)));
+}
+
+async function seed(deps: WorkflowDeps, files: DemoFiles): Promise<DemoSeed | undefined> {
   if ((await listTenants(deps)).length > 0) return undefined;
   const operator = await createTenant(deps, SEED_ACTOR, {
     slug: 'demo',
@@ -41,5 +59,27 @@ export async function seedDemoIfEmpty(deps: WorkflowDeps): Promise<DemoSeed | un
     const created = await createApiKey(deps, caller, spec);
     keys.push({ name: spec.name, roles: spec.roles, secret: created.secret });
   }
-  return { tenantSlug: operator.slug, adminKey: keys[0]!.secret, keys };
+  // The operator's catalog, exactly as a pricing team would keep it in a repository.
+  const diff = await applyCatalog(deps, caller, [files.catalog]);
+  // Its customers: individuals on prepaid and postpaid plans, a broadband home, a family sharing a
+  // data pool, an enterprise with three departments and twenty lines, and an IoT pool of meters.
+  const report = await importCustomers(deps, caller, importRecordsFromCsv(files.customers.text), {
+    atomic: true,
+  });
+  if (report.rejected > 0) {
+    const first = report.errors[0];
+    throw fail(
+      CommonErrors.invalid_input,
+      `the demo customers in ${files.customers.file} did not import: row ${first?.row} ${first?.field}: ${first?.message}`,
+      { field: first?.field ?? 'customers', record: `${files.customers.file}:${first?.row ?? 0}` },
+    );
+  }
+  const subscriptions = report.rows.filter((r) => r.subscriptionId !== undefined).length;
+  return {
+    tenantSlug: operator.slug,
+    adminKey: keys[0]!.secret,
+    keys,
+    offers: diff.entries.filter((e) => e.kind === 'offer' && e.action === 'create').length,
+    customers: { rows: report.total, subscriptions },
+  };
 }

@@ -142,3 +142,29 @@ describeEachDialect('workflows: tenants, keys, audit and events together', (db) 
     assert.equal((latest?.after as { name: string; settings: { locale: string } }).settings.locale, 'fr');
   });
 });
+
+describeEachDialect('nested use cases', (db) => {
+  const clock = new FakeClock('2026-03-01T10:00:00.000Z');
+  const deps = () => ({ database: db(), clock });
+
+  it('undo only their own writes when they fail inside an outer transaction', async () => {
+    const tenant = await createTenant(deps(), actor, { slug: 'nested', name: 'Nested' });
+    const caller = { tenantId: tenant.id, actor };
+    const created = await runChange(deps(), caller, async () => {
+      const kept = await createApiKey(deps(), caller, { name: 'kept', roles: ['read-only'] });
+      await assert.rejects(
+        runChange(deps(), caller, async (ctx) => {
+          await recordChange(ctx, { action: 'inner.changed', entityType: 'inner', entityId: 'i1' });
+          throw new Error('inner failure');
+        }),
+        /inner failure/,
+      );
+      return kept;
+    });
+    const actions = (await listAuditRecords(db().db, tenant.id, { limit: 100 })).records.map((r) => r.action);
+    assert.ok(actions.includes('api_key.created'), 'the outer work committed');
+    assert.ok(!actions.includes('inner.changed'), 'the failed inner use case left nothing');
+    await authenticateApiKey(deps(), created.secret);
+    assert.equal((await verifyAuditChain(db().db, tenant.id)).ok, true);
+  });
+});

@@ -236,7 +236,10 @@ describe('tollgate serve --demo', { timeout: 90_000 }, () => {
   });
 
   it('starts, seeds the demo, and prints the API and Docs URLs and a demo admin key', async () => {
-    assert.match(server.banner, /Seeded the demo: tenants "demo" and "demo-brand", 3 API keys\./);
+    assert.match(
+      server.banner,
+      /Seeded the demo: tenants "demo" and "demo-brand", 3 API keys, 8 offers, 39 subscriptions from 40 customer rows\./,
+    );
     assert.match(server.base, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.equal(server.docs, `${server.base}/docs`);
     assert.match(server.demoKey ?? '', /^tgk_[0-9A-Z]{26}_[A-Za-z0-9_-]{20,}$/);

@@ -1,0 +1,125 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { buildPrefixTrie, longestPrefix, type PrefixConflict } from './prefix-trie.js';
+
+/** The obvious reference: try every prefix, keep the longest that the number starts with. */
+function naive(
+  table: ReadonlyArray<{ prefix: string; zone: number }>,
+  digits: string,
+): { zone: number; length: number } {
+  let best = { zone: -1, length: 0 };
+  for (const { prefix, zone } of table) {
+    if (prefix.length > best.length && digits.startsWith(prefix)) best = { zone, length: prefix.length };
+  }
+  return best;
+}
+
+function trieOf(table: ReadonlyArray<{ prefix: string; zone: number }>) {
+  return buildPrefixTrie(
+    table.map((e) => e.prefix),
+    (i) => (table[i] as { zone: number }).zone,
+  );
+}
+
+const digit = fc.constantFrom('0', '1', '2', '3', '4', '5', '6', '7', '8', '9');
+/** Digit strings from a small alphabet at the front, so random prefixes and numbers overlap a lot. */
+const digits = (min: number, max: number) =>
+  fc
+    .array(fc.oneof(fc.constantFrom('4', '9'), digit), { minLength: min, maxLength: max })
+    .map((a) => a.join(''));
+
+/** A table of distinct prefixes (1 to 10 digits) with zones 0..20. */
+const table = (maxEntries: number) =>
+  fc
+    .uniqueArray(fc.record({ prefix: digits(1, 10), zone: fc.integer({ min: 0, max: 20 }) }), {
+      maxLength: maxEntries,
+      selector: (e) => e.prefix,
+    })
+    .map((entries) => entries);
+
+describe('longestPrefix', () => {
+  it('matches the longest prefix: 49 fixed, 4915 mobile', () => {
+    const trie = trieOf([
+      { prefix: '49', zone: 0 },
+      { prefix: '4915', zone: 1 },
+      { prefix: '1', zone: 2 },
+    ]);
+    assert.deepEqual(longestPrefix(trie, '4915112345678'), { zone: 1, length: 4 });
+    assert.deepEqual(longestPrefix(trie, '4930123456'), { zone: 0, length: 2 });
+    assert.deepEqual(longestPrefix(trie, '4916'), { zone: 0, length: 2 });
+    assert.deepEqual(longestPrefix(trie, '12125551234'), { zone: 2, length: 1 });
+    assert.deepEqual(longestPrefix(trie, '331234'), { zone: -1, length: 0 });
+    assert.deepEqual(longestPrefix(trie, ''), { zone: -1, length: 0 });
+    assert.deepEqual(longestPrefix(trie, '4'), { zone: -1, length: 0 });
+  });
+
+  it('writes into the object it is given, so a hot loop allocates nothing', () => {
+    const trie = trieOf([{ prefix: '49', zone: 3 }]);
+    const out = { zone: -1, length: 0 };
+    const result = longestPrefix(trie, '4930', out);
+    assert.equal(result, out);
+    assert.deepEqual(out, { zone: 3, length: 2 });
+  });
+
+  it('stops at the first non-digit, as if the number ended there', () => {
+    const trie = trieOf([
+      { prefix: '49', zone: 0 },
+      { prefix: '491', zone: 1 },
+    ]);
+    assert.deepEqual(longestPrefix(trie, '49x1'), { zone: 0, length: 2 });
+    assert.deepEqual(longestPrefix(trie, '+491'), { zone: -1, length: 0 });
+  });
+
+  it('agrees with the naive reference on random tables and numbers (small tables)', () => {
+    fc.assert(
+      fc.property(table(60), fc.array(digits(0, 16), { minLength: 1, maxLength: 30 }), (entries, numbers) => {
+        const trie = trieOf(entries);
+        for (const number of numbers)
+          assert.deepEqual(longestPrefix(trie, number), naive(entries, number), number);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('agrees with the naive reference with a 6-digit jump table (large tables)', () => {
+    // 200k+ prefixes would make the naive reference slow; a jump table of 6 digits needs more
+    // than 10^5 prefixes, so pad a random table with filler prefixes under 3xxxxx.
+    const filler = Array.from({ length: 100_001 }, (_, i) => ({
+      prefix: `3${String(i).padStart(6, '0')}`,
+      zone: 21,
+    }));
+    fc.assert(
+      fc.property(
+        table(200),
+        fc.array(digits(0, 16), { minLength: 1, maxLength: 50 }),
+        (entries, numbers) => {
+          const all = [...entries.filter((e) => !e.prefix.startsWith('3')), ...filler];
+          const trie = trieOf(all);
+          assert.equal(trie.jumpDigits, 6);
+          for (const number of numbers)
+            assert.deepEqual(longestPrefix(trie, number), naive(all, number), number);
+          assert.deepEqual(longestPrefix(trie, '3000042999'), { zone: 21, length: 7 });
+        },
+      ),
+      { numRuns: 10 },
+    );
+  });
+
+  it('reports a repeated prefix and keeps the first', () => {
+    const conflicts: PrefixConflict[] = [];
+    const trie = buildPrefixTrie(
+      ['49', '4915', '49'],
+      (i) => i,
+      (c) => conflicts.push(c),
+    );
+    assert.deepEqual(conflicts, [{ prefix: '49', firstIndex: 0, index: 2 }]);
+    assert.deepEqual(longestPrefix(trie, '4930'), { zone: 0, length: 2 });
+  });
+
+  it('refuses a prefix that is empty, too long or not digits', () => {
+    assert.throws(() => buildPrefixTrie([''], () => 0), RangeError);
+    assert.throws(() => buildPrefixTrie(['4a'], () => 0), RangeError);
+    assert.throws(() => buildPrefixTrie(['1234567890123456'], () => 0), RangeError);
+  });
+});

@@ -1,0 +1,40 @@
+import { defineErrorCodes } from '../kernel/errors.js';
+
+/** Every expected failure of the customers domain: customers, billing accounts, subscriptions. */
+export const CustomersErrors = defineErrorCodes('customers', {
+  customer_not_found: { kind: 'not_found', title: 'Customer not found' },
+  account_not_found: { kind: 'not_found', title: 'Billing account not found' },
+  subscription_not_found: { kind: 'not_found', title: 'Subscription not found' },
+  identity_owner_not_found: { kind: 'not_found', title: 'No owner of the service identity at that instant' },
+  entry_not_found: { kind: 'not_found', title: 'No such entry on the subscription' },
+  offer_not_found: { kind: 'not_found', title: 'Offer not in the catalog' },
+
+  invalid_customer: { kind: 'validation', title: 'Invalid customer' },
+  invalid_contact: { kind: 'validation', title: 'Invalid contact medium' },
+  invalid_account: { kind: 'validation', title: 'Invalid billing account' },
+  invalid_subscription: { kind: 'validation', title: 'Invalid subscription' },
+  invalid_identity: { kind: 'validation', title: 'Invalid service identity' },
+  invalid_date: { kind: 'validation', title: 'Invalid date' },
+  reason_required: { kind: 'validation', title: 'A reason is required' },
+  invalid_import: { kind: 'validation', title: 'Invalid import file' },
+  import_rejected: { kind: 'validation', title: 'Import rejected' },
+  wrong_offer_kind: { kind: 'validation', title: 'Offer of the wrong kind' },
+  offer_not_in_force: { kind: 'validation', title: 'Offer has no version in force' },
+
+  identity_in_use: { kind: 'conflict', title: 'Service identity already assigned' },
+  identity_not_assigned: { kind: 'conflict', title: 'Service identity not assigned' },
+  invalid_transition: { kind: 'conflict', title: 'Status change not allowed' },
+  account_cycle: { kind: 'conflict', title: 'Account hierarchy cycle' },
+  invalid_parent: { kind: 'conflict', title: 'Invalid parent account' },
+  invalid_payer: { kind: 'conflict', title: 'Invalid paying account' },
+  customer_closed: { kind: 'conflict', title: 'Customer closed' },
+  account_closed: { kind: 'conflict', title: 'Billing account closed' },
+  account_in_use: { kind: 'conflict', title: 'Billing account still in use' },
+  customer_in_use: { kind: 'conflict', title: 'Customer still has open accounts' },
+  subscription_terminated: { kind: 'conflict', title: 'Subscription terminated' },
+  add_on_overlap: { kind: 'conflict', title: 'Add-on already attached over that period' },
+  incompatible_add_on: { kind: 'conflict', title: 'Add-on not compatible with the subscription' },
+  plan_change_conflict: { kind: 'conflict', title: 'Plan change not possible' },
+  history_kept: { kind: 'conflict', title: 'History entries cannot be removed' },
+  external_ref_taken: { kind: 'conflict', title: 'External reference already in use' },
+});
