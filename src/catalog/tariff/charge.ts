@@ -12,15 +12,18 @@
  *
  * Example: 0.07 EUR per 60 s with 1/1 increments, 61 s: 70 000 000 000 × 61 / 60 =
  * 71 166 666 666.67 → 71 166 666 667 pico = 0.071166666667 EUR. When the division is exact (it
- * always is for 60/60 increments on a per-minute price) no rounding happens at all; compile.ts
- * precomputes when that is the case so the common path is one bigint multiplication. Rounding to
- * the currency's minor unit is not done here: a charge is a rated amount, booked later through
+ * always is for 60/60 increments on a per-minute price) no rounding happens at all. So that a
+ * call costs one bigint multiplication and at most one addition, compile.ts splits the quotient
+ * into a whole part and a remainder part and rounds the remainder part ahead of time, with
+ * divideRounded, for every possible remainder (CompiledVoice.reducedPricePico explains why the
+ * result is the same number); the tests check it against divideRounded on random prices. Rounding
+ * to the currency's minor unit is not done here: a charge is a rated amount, booked later through
  * RatedAmount.roundToMoney with the mode the contract names.
  *
  * Data and events multiply whole units by unit prices and never round.
  */
 import { formatDecimal, parseDecimal, divideRounded } from '../../kernel/decimal.js';
-import { fail, isTollgateError, type TollgateError } from '../../kernel/errors.js';
+import { fail, isTollgateError } from '../../kernel/errors.js';
 import { RATED_SCALE } from '../../kernel/money.js';
 import {
   MAX_INSTANT_MS,
@@ -122,62 +125,6 @@ export function chargeCall(tariff: CompiledTariff, usage: CallUsage, options?: C
   checkCall(usage.calledNumber, usage.durationSec, usage.startMs);
   const match = longestPrefix(voice.trie, usage.calledNumber, scratch);
   return priceRoutedCall(tariff, voice, usage, match.zone, match.length, options);
-}
-
-/** Calls routed per block by chargeCalls before any of them is priced. */
-const BLOCK = 64;
-const blockZones = new Int32Array(BLOCK);
-const blockLengths = new Int32Array(BLOCK);
-/** Marks a call of the block whose record failed its checks (its error is already in the results). */
-const REFUSED = -2;
-
-/**
- * Charges a batch of calls: element i of the result is what chargeCall(tariff, usages[i],
- * options) returns, or the TollgateError it throws (so one bad record does not stop the batch;
- * test with isTollgateError). Errors that are not TollgateErrors (bugs) are thrown.
- *
- * Why a batch is faster: the prefix lookup of a large table is a chain of memory reads that miss
- * the CPU caches (the jump table, then the deeper trie nodes), and a miss costs about as much as
- * pricing the call. One call at a time, the processor waits for each chain in turn. Routing a
- * block of 64 calls in a tight loop first lets it have the memory reads of several lookups in
- * flight at once; the calls are then priced with their zones known.
- */
-export function chargeCalls(
-  tariff: CompiledTariff,
-  usages: readonly CallUsage[],
-  options?: ChargeOptions,
-): Array<CallCharge | TollgateError> {
-  const voice = voiceOf(tariff);
-  const results = new Array<CallCharge | TollgateError>(usages.length);
-  const match: PrefixMatch = { zone: -1, length: 0 };
-  for (let start = 0; start < usages.length; start += BLOCK) {
-    const end = Math.min(start + BLOCK, usages.length);
-    for (let i = start; i < end; i++) {
-      const usage = usages[i] as CallUsage;
-      try {
-        checkCall(usage.calledNumber, usage.durationSec, usage.startMs);
-      } catch (error) {
-        if (!isTollgateError(error)) throw error;
-        results[i] = error;
-        blockZones[i - start] = REFUSED;
-        continue;
-      }
-      longestPrefix(voice.trie, usage.calledNumber, match);
-      blockZones[i - start] = match.zone;
-      blockLengths[i - start] = match.length;
-    }
-    for (let i = start; i < end; i++) {
-      const zone = blockZones[i - start] as number;
-      if (zone === REFUSED) continue;
-      try {
-        results[i] = priceRoutedCall(tariff, voice, usages[i] as CallUsage, zone, blockLengths[i - start] as number, options);
-      } catch (error) {
-        if (!isTollgateError(error)) throw error;
-        results[i] = error;
-      }
-    }
-  }
-  return results;
 }
 
 function voiceOf(tariff: CompiledTariff): CompiledVoice {

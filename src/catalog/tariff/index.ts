@@ -54,7 +54,6 @@ export {
 } from './compile.js';
 export {
   chargeCall,
-  chargeCalls,
   chargeData,
   chargeEvent,
   chargedSeconds,

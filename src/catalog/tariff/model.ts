@@ -165,7 +165,12 @@ export interface VoiceTariff {
    * in effect when it starts; 'split' prices each second in the band it falls in (charge.ts).
    */
   readonly bandCrossing: 'start' | 'split';
-  /** One rate per (zone, currency) for every zone of the prefix table and every tariff currency. */
+  /**
+   * One rate per (zone, currency) for every zone of the prefix table and every tariff currency
+   * (validation checks this). Roaming zones that calls are made from need rates too; a call from
+   * a roaming zone without one fails at charging time with tariff.no_rate, since a roaming zone
+   * may exist for data or SMS only.
+   */
   readonly rates: readonly ZoneRate[];
 }
 

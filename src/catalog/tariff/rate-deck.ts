@@ -165,8 +165,12 @@ export class RateDeckReader {
   private columnCount = 0;
   private rowCount = 0;
   private futureRows = 0;
-  /** Prefix (and currency) → the row in use. Insertion order is the order prefixes first appear. */
-  private readonly rows = new Map<string, Row>();
+  /** The rows in use, in the order their prefix (and currency) first appeared. */
+  private readonly rows: Row[] = [];
+  /** Prefix → index in `rows`, for rows in the deck's first currency (almost always all of them). */
+  private readonly rowOfPrefix = new DigitIndex();
+  /** "prefix\0currency" → index in `rows`, for rows in any other currency. */
+  private readonly rowOfOtherCurrency = new Map<string, number>();
   private firstCurrency: string | undefined;
   private finished = false;
 
@@ -322,23 +326,31 @@ export class RateDeckReader {
     const row: Row = {
       line,
       prefix,
-      description,
-      rate: rate as string,
-      connectFee: fee as string,
+      description: this.intern(description),
+      rate: this.intern(rate as string),
+      connectFee: this.intern(fee as string),
       firstSec,
       nextSec,
-      currency,
-      effectiveDate: dateText,
+      currency: this.intern(currency),
+      effectiveDate: this.intern(dateText),
     };
-    // Rows in the deck's first currency are keyed by the prefix alone (no string to build for
-    // the usual single-currency deck); rows in other currencies by "prefix\0currency".
+    // Rows in the deck's first currency are found by prefix in a digit index (no hashing of 200k
+    // distinct strings); rows in other currencies by "prefix\0currency" in a map.
     this.firstCurrency ??= currency;
-    const key = currency === this.firstCurrency ? prefix : `${prefix}\u0000${currency}`;
-    const earlier = this.rows.get(key);
-    if (earlier === undefined) {
-      this.rows.set(key, row);
+    const next = this.rows.length;
+    let at: number;
+    if (currency === this.firstCurrency) {
+      at = this.rowOfPrefix.getOrAdd(prefix, next);
+    } else {
+      const key = `${prefix}\u0000${currency}`;
+      at = this.rowOfOtherCurrency.get(key) ?? -1;
+      if (at < 0) this.rowOfOtherCurrency.set(key, next);
+    }
+    if (at < 0) {
+      this.rows.push(row);
       return;
     }
+    const earlier = this.rows[at] as Row;
     if (this.asOfDay === undefined) {
       this.error(
         line,
@@ -355,7 +367,7 @@ export class RateDeckReader {
     } else if (dateText > earlier.effectiveDate) {
       // "YYYY-MM-DD" text compares like the dates it names. The later row replaces the earlier one
       // but keeps its place, so zones are still ordered by first appearance.
-      this.rows.set(key, row);
+      this.rows[at] = row;
     }
   }
 
@@ -365,6 +377,22 @@ export class RateDeckReader {
    */
   private readonly incrementsCache = new Map<string, readonly [number, number] | undefined>();
   private readonly dateCache = new Map<string, number | undefined>();
+
+  /**
+   * One string object per distinct text among the repetitive columns (descriptions, prices,
+   * currencies, dates). Each row's fields are fresh strings cut from its line; keeping those would
+   * make the garbage collector copy five strings per row from the young generation to the old
+   * one, while the interned copy is one string per distinct value. Bounded, so a deck of unique
+   * descriptions does not grow the table without limit (it then just keeps the row's own strings).
+   */
+  private readonly interned = new Map<string, string>();
+
+  private intern(text: string): string {
+    const known = this.interned.get(text);
+    if (known !== undefined) return known;
+    if (this.interned.size < 100_000) this.interned.set(text, text);
+    return text;
+  }
 
   /** [first, next] seconds of "first/next", both 1 or more; undefined when malformed. */
   private increments(text: string): readonly [number, number] | undefined {
@@ -389,7 +417,7 @@ export class RateDeckReader {
     const zoneBy = this.options.zoneBy ?? 'description';
     let single: string | undefined;
     let several = false;
-    for (const row of this.rows.values()) {
+    for (const row of this.rows) {
       if (single === undefined) single = row.currency;
       else if (row.currency !== single) {
         several = true;
@@ -406,28 +434,45 @@ export class RateDeckReader {
   private singleCurrencyFragment(zoneBy: 'description' | 'prefix'): RateDeckFragment {
     const zones: ZoneDefinition[] = [];
     const rates: ZoneRate[] = [];
-    const zoneOfKey = new Map<string, string>();
+    // Description → the zones made of it so far, each with the row that set its prices. A
+    // description almost always has one price level, so the list is scanned, not keyed; that
+    // avoids building and hashing a "description + prices" string for each of 200k rows.
+    const groups = new Map<string, Array<{ zone: string; row: Row }>>();
     const usedIds = new Set<string>();
     const variants = new Map<string, number>();
-    const entries: Array<{ prefix: string; zone: string }> = [];
+    const entries = new Array<{ prefix: string; zone: string }>(this.rows.length);
     let currency: string | undefined;
     let effectiveFrom: string | undefined;
-    for (const row of this.rows.values()) {
+    for (let i = 0; i < this.rows.length; i++) {
+      const row = this.rows[i] as Row;
       currency = row.currency;
       if (effectiveFrom === undefined || row.effectiveDate > effectiveFrom) effectiveFrom = row.effectiveDate;
-      const key =
-        zoneBy === 'prefix'
-          ? row.prefix
-          : `${row.description}\u0000${row.rate}:${row.connectFee}:${row.firstSec}/${row.nextSec}`;
-      let zone = zoneOfKey.get(key);
-      if (zone === undefined) {
-        zone = zoneBy === 'prefix' ? row.prefix : this.zoneId(row.description, usedIds, variants);
+      let zone: string | undefined;
+      if (zoneBy === 'prefix') {
+        zone = row.prefix;
+      } else {
+        let list = groups.get(row.description);
+        if (list === undefined) {
+          list = [];
+          groups.set(row.description, list);
+        }
+        for (const group of list) {
+          if (samePrices(group.row, row)) {
+            zone = group.zone;
+            break;
+          }
+        }
+        if (zone === undefined) {
+          zone = this.zoneId(row.description, usedIds, variants);
+          list.push({ zone, row });
+        }
+      }
+      if (!usedIds.has(zone) || zoneBy === 'prefix') {
         usedIds.add(zone);
-        zoneOfKey.set(key, zone);
         zones.push(row.description === '' ? { id: zone } : { id: zone, description: row.description });
         rates.push(this.rateOf(zone, row));
       }
-      entries.push({ prefix: row.prefix, zone });
+      entries[i] = { prefix: row.prefix, zone };
     }
     return {
       prefixTable: this.table(entries),
@@ -466,7 +511,7 @@ export class RateDeckReader {
     // Prefix → its rows, one per currency (most decks have one currency, so mostly one row).
     const byPrefix = new Map<string, Row[]>();
     let effectiveFrom: string | undefined;
-    for (const row of this.rows.values()) {
+    for (const row of this.rows) {
       if (!currencies.includes(row.currency)) currencies.push(row.currency);
       const list = byPrefix.get(row.prefix);
       if (list === undefined) byPrefix.set(row.prefix, [row]);
@@ -518,6 +563,59 @@ export class RateDeckReader {
     } while (used.has(id));
     variants.set(description, n);
     return id;
+  }
+}
+
+/** Same prices, increments and currency (the rate text is canonical, so equal prices are equal text). */
+function samePrices(a: Row, b: Row): boolean {
+  return (
+    a.rate === b.rate &&
+    a.connectFee === b.connectFee &&
+    a.firstSec === b.firstSec &&
+    a.nextSec === b.nextSec &&
+    a.currency === b.currency
+  );
+}
+
+/**
+ * A map from digit strings (1 to 15 digits) to non-negative numbers, as a growable typed-array
+ * digit trie: node n's child for digit d is children[n × 10 + d] (0 for none; node 0 is the
+ * root), and value[n] is the number stored for the digits that lead to n, or -1. A lookup or
+ * insert walks one node per digit and hashes nothing, which for 200k distinct prefixes is
+ * several times faster than a Map of strings.
+ */
+class DigitIndex {
+  private children = new Int32Array(10 * 1024);
+  private value = new Int32Array(1024).fill(-1);
+  private count = 1;
+
+  /** The value stored for `digits`; when there is none, stores `value` and returns -1. */
+  getOrAdd(digits: string, value: number): number {
+    let node = 0;
+    for (let i = 0; i < digits.length; i++) {
+      const slot = node * 10 + (digits.charCodeAt(i) - 48);
+      let child = this.children[slot] as number;
+      if (child === 0) {
+        child = this.newNode();
+        this.children[slot] = child;
+      }
+      node = child;
+    }
+    const found = this.value[node] as number;
+    if (found < 0) this.value[node] = value;
+    return found;
+  }
+
+  private newNode(): number {
+    if (this.count === this.value.length) {
+      const children = new Int32Array(this.children.length * 2);
+      children.set(this.children);
+      this.children = children;
+      const value = new Int32Array(this.value.length * 2).fill(-1);
+      value.set(this.value);
+      this.value = value;
+    }
+    return this.count++;
   }
 }
 
@@ -691,8 +789,9 @@ class CsvSplitter {
           end++;
         }
         if (end >= n && !final) return undefined;
-        field = text.slice(pos, end);
-        if (field.endsWith('\r') && (end >= n || text.charCodeAt(end) === 10)) field = field.slice(0, -1);
+        // A CR right before the line break belongs to the CRLF, not to the field.
+        const cr = end > pos && text.charCodeAt(end - 1) === 13 && (end >= n || text.charCodeAt(end) === 10);
+        field = text.slice(pos, cr ? end - 1 : end);
         pos = end;
       }
       fields.push(field);
