@@ -13,34 +13,7 @@ import {
   rescale,
   type RoundingMode,
 } from './decimal.js';
-import { isTollgateError, type TollgateError } from './errors.js';
-
-/** Runs `fn`, requires a TollgateError with `code`, and checks the field and message it carries. */
-function assertFails(
-  fn: () => unknown,
-  code: string,
-  expected: { field?: string; mentions?: readonly string[] } = {},
-): TollgateError {
-  let thrown: unknown = undefined;
-  let threw = false;
-  try {
-    fn();
-  } catch (error) {
-    threw = true;
-    thrown = error;
-  }
-  assert.ok(threw, `expected ${code}, but nothing was thrown`);
-  assert.ok(isTollgateError(thrown), `expected a TollgateError, got ${String(thrown)}`);
-  assert.equal(thrown.code, code);
-  if ('field' in expected) assert.equal(thrown.field, expected.field);
-  for (const text of expected.mentions ?? []) {
-    assert.ok(
-      thrown.message.includes(text),
-      `message ${JSON.stringify(thrown.message)} should mention ${text}`,
-    );
-  }
-  return thrown;
-}
+import { assertFails } from '../testing/assert-fails.js';
 
 /**
  * An independent reference for divideRounded: it normalises the denominator to be positive, takes

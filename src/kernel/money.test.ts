@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { getCurrency, listCurrencies } from './currencies.js';
 import { ROUNDING_MODES, divideRounded, pow10 } from './decimal.js';
-import { isTollgateError, type TollgateError } from './errors.js';
+import { assertFails } from '../testing/assert-fails.js';
 import {
   Money,
   MoneyErrors,
@@ -14,33 +14,6 @@ import {
   sumMoney,
   type RoundingMode,
 } from './money.js';
-
-/** Runs `fn`, requires a TollgateError with `code`, and checks the field and message it carries. */
-function assertFails(
-  fn: () => unknown,
-  code: string,
-  expected: { field?: string; mentions?: readonly string[] } = {},
-): TollgateError {
-  let thrown: unknown = undefined;
-  let threw = false;
-  try {
-    fn();
-  } catch (error) {
-    threw = true;
-    thrown = error;
-  }
-  assert.ok(threw, `expected ${code}, but nothing was thrown`);
-  assert.ok(isTollgateError(thrown), `expected a TollgateError, got ${String(thrown)}`);
-  assert.equal(thrown.code, code);
-  if ('field' in expected) assert.equal(thrown.field, expected.field);
-  for (const text of expected.mentions ?? []) {
-    assert.ok(
-      thrown.message.includes(text),
-      `message ${JSON.stringify(thrown.message)} should mention ${text}`,
-    );
-  }
-  return thrown;
-}
 
 /** Asserts two amounts are equal (same currency and amount), showing both when they are not. */
 function assertSame<T extends { equals(other: T): boolean; toString(): string }>(
