@@ -425,49 +425,24 @@ export async function listChildAccounts(
   return out;
 }
 
-/** Accounts that `payerId` pays for, closed ones excluded. */
-export async function listAccountsPaidBy(
+/** How an account can depend on another: it is paid by it, is its child, or belongs to the customer. */
+export type AccountLink = 'payer_id' | 'parent_id' | 'customer_id';
+
+/**
+ * Accounts that are not closed and whose `link` column names `id`: the accounts a payer pays for,
+ * the children of a parent, or the accounts of a customer. Closing is refused while any remain.
+ */
+export async function listOpenAccountsLinkedTo(
   db: Executor,
   tenantId: string,
-  payerId: string,
+  link: AccountLink,
+  id: string,
 ): Promise<Array<{ id: string; status: string }>> {
   return db
     .selectFrom('billing_accounts')
     .select(['id', 'status'])
     .where('tenant_id', '=', tenantId)
-    .where('payer_id', '=', payerId)
-    .where('status', '<>', 'closed')
-    .orderBy('id')
-    .execute();
-}
-
-/** Child accounts of `parentId` that are not closed. */
-export async function listOpenChildAccounts(
-  db: Executor,
-  tenantId: string,
-  parentId: string,
-): Promise<Array<{ id: string }>> {
-  return db
-    .selectFrom('billing_accounts')
-    .select(['id'])
-    .where('tenant_id', '=', tenantId)
-    .where('parent_id', '=', parentId)
-    .where('status', '<>', 'closed')
-    .orderBy('id')
-    .execute();
-}
-
-/** Accounts of `customerId` that are not closed. */
-export async function listOpenAccountsOfCustomer(
-  db: Executor,
-  tenantId: string,
-  customerId: string,
-): Promise<Array<{ id: string }>> {
-  return db
-    .selectFrom('billing_accounts')
-    .select(['id'])
-    .where('tenant_id', '=', tenantId)
-    .where('customer_id', '=', customerId)
+    .where(link, '=', id)
     .where('status', '<>', 'closed')
     .orderBy('id')
     .execute();

@@ -85,7 +85,7 @@ import {
   insertStatusChange,
   insertSubscription,
   listAccounts as listAccountRows,
-  listAccountsPaidBy,
+  listOpenAccountsLinkedTo,
   listAddOns,
   listAssignmentsOfIdentity,
   listChildAccounts,
@@ -93,8 +93,6 @@ import {
   listIdentities,
   listIdentitiesOfSubscriptions,
   listOfferChanges,
-  listOpenAccountsOfCustomer,
-  listOpenChildAccounts,
   listStatusChanges,
   listSubscriptions as listSubscriptionRows,
   lockAccountHierarchy,
@@ -504,7 +502,7 @@ export async function updateCustomer(
     if (status !== undefined) {
       checkCustomerTransition(before.status, status);
       if (status === 'closed' && before.status !== 'closed') {
-        const open = await listOpenAccountsOfCustomer(ctx.tx, ctx.tenantId, id);
+        const open = await listOpenAccountsLinkedTo(ctx.tx, ctx.tenantId, 'customer_id', id);
         if (open.length > 0) {
           throw fail(
             CustomersErrors.customer_in_use,
@@ -678,7 +676,7 @@ async function checkPayer(ctx: ChangeContext, accountId: string, payerId: string
       { field: 'payerId' },
     );
   }
-  const paidFor = await listAccountsPaidBy(ctx.tx, ctx.tenantId, accountId);
+  const paidFor = await listOpenAccountsLinkedTo(ctx.tx, ctx.tenantId, 'payer_id', accountId);
   if (paidFor.length > 0) {
     throw fail(
       CustomersErrors.invalid_payer,
@@ -888,9 +886,9 @@ async function checkClosable(ctx: ChangeContext, id: string): Promise<void> {
   );
   const open = live.items.filter((s) => s.status !== 'terminated');
   if (open.length > 0) blockers.push(`subscriptions not terminated: ${open.map((s) => s.id).join(', ')}`);
-  const children = await listOpenChildAccounts(ctx.tx, ctx.tenantId, id);
+  const children = await listOpenAccountsLinkedTo(ctx.tx, ctx.tenantId, 'parent_id', id);
   if (children.length > 0) blockers.push(`open child accounts: ${children.map((c) => c.id).join(', ')}`);
-  const paidFor = await listAccountsPaidBy(ctx.tx, ctx.tenantId, id);
+  const paidFor = await listOpenAccountsLinkedTo(ctx.tx, ctx.tenantId, 'payer_id', id);
   if (paidFor.length > 0) blockers.push(`it pays for ${paidFor.map((a) => a.id).join(', ')}`);
   if (blockers.length > 0) {
     throw fail(CustomersErrors.account_in_use, `billing account ${id} cannot close: ${blockers.join('; ')}`, {
