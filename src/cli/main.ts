@@ -30,9 +30,8 @@ import {
 } from '../catalog/index.js';
 import type { Actor, Caller } from '../workflows/context.js';
 import { createOutput, reportError, table, type Output } from './output.js';
-import { demoKeyFile } from './demo-key.js';
-import { writeFileSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { saveDemoKey } from './demo-key.js';
+import { writeFileSync, readFileSync } from 'node:fs';
 
 const CLI_ACTOR: Actor = { type: 'cli', id: process.env.USER ?? 'operator' };
 
@@ -291,9 +290,7 @@ export function buildCli(): Command {
           out.result({ seeded: false }, () => 'The database already has tenants; nothing seeded.');
           return;
         }
-        const file = demoKeyFile(app.config);
-        mkdirSync(dirname(file), { recursive: true });
-        writeFileSync(file, `${seed.adminKey}\n`, { mode: 0o600 });
+        saveDemoKey(app.config, seed.adminKey);
         out.result({ seeded: true, tenant: seed.tenantSlug, keys: seed.keys }, () =>
           [
             `Seeded tenant "${seed.tenantSlug}": ${seed.offers} offers, ${seed.customers.subscriptions} subscriptions. Keys (shown once):`,

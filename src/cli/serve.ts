@@ -3,9 +3,7 @@
  * and shut down gracefully on SIGINT/SIGTERM (stop accepting, finish requests in flight, stop the
  * dispatcher after its current sends, close the database).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { demoKeyFile } from './demo-key.js';
+import { readDemoKey, saveDemoKey } from './demo-key.js';
 import type { Config } from '../kernel/config.js';
 import { openApp } from '../app/container.js';
 import { buildServer } from '../api/server.js';
@@ -19,17 +17,15 @@ export async function serve(config: Config, out: Output): Promise<void> {
   let demoKey: string | undefined;
   if (config.demo) {
     const seed = await seedDemoIfEmpty(app, loadDemoFiles());
-    const file = demoKeyFile(config);
     if (seed) {
-      mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, `${seed.adminKey}\n`, { mode: 0o600 });
+      saveDemoKey(config, seed.adminKey);
       demoKey = seed.adminKey;
       out.info(
         `Seeded the demo: tenants "demo" and "demo-brand", ${seed.keys.length} API keys, ${seed.offers} offers, ` +
           `${seed.customers.subscriptions} subscriptions from ${seed.customers.rows} customer rows.`,
       );
-    } else if (existsSync(file)) {
-      demoKey = readFileSync(file, 'utf8').trim();
+    } else {
+      demoKey = readDemoKey(config);
     }
   }
   const server = await buildServer(app);

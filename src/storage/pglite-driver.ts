@@ -4,8 +4,8 @@
  * like SQLite it sits behind a mutex; a transaction holds the mutex from BEGIN to COMMIT.
  */
 import type { PGlite } from '@electric-sql/pglite';
+import type { CompiledQuery } from 'kysely';
 import {
-  CompiledQuery,
   PostgresAdapter,
   PostgresIntrospector,
   PostgresQueryCompiler,
@@ -14,9 +14,8 @@ import {
   type Driver,
   type Kysely,
   type QueryResult,
-  type TransactionSettings,
 } from 'kysely';
-import { Mutex } from './mutex.js';
+import { SingleConnectionDriver } from './single-connection-driver.js';
 
 class PgliteConnection implements DatabaseConnection {
   constructor(private readonly pglite: PGlite) {}
@@ -36,39 +35,18 @@ class PgliteConnection implements DatabaseConnection {
   }
 }
 
-class PgliteDriver implements Driver {
-  private readonly mutex = new Mutex();
-  private connection!: PgliteConnection;
-  constructor(private readonly pglite: PGlite) {}
-  async init(): Promise<void> {
-    await this.pglite.waitReady;
-    this.connection = new PgliteConnection(this.pglite);
-  }
-  async acquireConnection(): Promise<DatabaseConnection> {
-    await this.mutex.lock();
-    return this.connection;
-  }
-  async beginTransaction(connection: DatabaseConnection, _settings: TransactionSettings): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin'));
-  }
-  async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('commit'));
-  }
-  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('rollback'));
-  }
-  async releaseConnection(): Promise<void> {
-    this.mutex.unlock();
-  }
-  async destroy(): Promise<void> {
-    await this.pglite.close();
-  }
-}
-
 export class PgliteDialect implements Dialect {
   constructor(private readonly pglite: PGlite) {}
   createDriver(): Driver {
-    return new PgliteDriver(this.pglite);
+    const pglite = this.pglite;
+    return new SingleConnectionDriver({
+      open: async () => {
+        await pglite.waitReady;
+        return new PgliteConnection(pglite);
+      },
+      close: () => pglite.close(),
+      beginStatement: 'begin',
+    });
   }
   createQueryCompiler() {
     return new PostgresQueryCompiler();

@@ -1,5 +1,5 @@
 /**
- * A Kysely driver for better-sqlite3, written for two things the stock driver does not do:
+ * A Kysely dialect for better-sqlite3, written for two things the stock driver does not do:
  * - write transactions start with BEGIN IMMEDIATE, so two processes on one database file queue on
  *   the write lock (busy_timeout) instead of failing midway with SQLITE_BUSY on lock upgrade;
  * - prepared statements are cached by SQL text, because re-preparing on every call costs more
@@ -7,8 +7,8 @@
  * SQLite has one writer; one connection behind a mutex serialises this process's work on it.
  */
 import type BetterSqlite3 from 'better-sqlite3';
+import type { CompiledQuery } from 'kysely';
 import {
-  CompiledQuery,
   SqliteAdapter,
   SqliteIntrospector,
   SqliteQueryCompiler,
@@ -17,9 +17,8 @@ import {
   type Driver,
   type Kysely,
   type QueryResult,
-  type TransactionSettings,
 } from 'kysely';
-import { Mutex } from './mutex.js';
+import { SingleConnectionDriver } from './single-connection-driver.js';
 
 const STATEMENT_CACHE_SIZE = 500;
 
@@ -64,35 +63,6 @@ class CachedSqliteConnection implements DatabaseConnection {
   }
 }
 
-class ImmediateSqliteDriver implements Driver {
-  private readonly mutex = new Mutex();
-  private connection!: CachedSqliteConnection;
-  constructor(private readonly sqlite: BetterSqlite3.Database) {}
-
-  async init(): Promise<void> {
-    this.connection = new CachedSqliteConnection(this.sqlite);
-  }
-  async acquireConnection(): Promise<DatabaseConnection> {
-    await this.mutex.lock();
-    return this.connection;
-  }
-  async beginTransaction(connection: DatabaseConnection, _settings: TransactionSettings): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
-  }
-  async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('commit'));
-  }
-  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('rollback'));
-  }
-  async releaseConnection(): Promise<void> {
-    this.mutex.unlock();
-  }
-  async destroy(): Promise<void> {
-    this.sqlite.close();
-  }
-}
-
 /**
  * SQLite runs DDL inside transactions perfectly well; Kysely's adapter says otherwise only to be
  * safe. Saying yes makes the migrator run in one BEGIN IMMEDIATE transaction, so two processes
@@ -108,7 +78,14 @@ class TransactionalDdlSqliteAdapter extends SqliteAdapter {
 export class TollgateSqliteDialect implements Dialect {
   constructor(private readonly sqlite: BetterSqlite3.Database) {}
   createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.sqlite);
+    const sqlite = this.sqlite;
+    return new SingleConnectionDriver({
+      open: async () => new CachedSqliteConnection(sqlite),
+      close: async () => {
+        sqlite.close();
+      },
+      beginStatement: 'begin immediate',
+    });
   }
   createQueryCompiler() {
     return new SqliteQueryCompiler();
