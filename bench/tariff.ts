@@ -30,8 +30,12 @@
  */
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import {
+  callAmountPico,
   chargeCall,
+  chargeCallInto,
+  chargeCallIntoBigInt,
   compileTariff,
+  newCallChargeScratch,
   longestPrefix,
   parseRateDeck,
   type CallUsage,
@@ -239,18 +243,71 @@ function timed(work: () => void): Timing {
   return { wallSec, cpuSec: (used.user + used.system) / 1e6 };
 }
 
-/** Runs chargeCall `count` times over the prepared calls. */
+/**
+ * Charges `count` calls over the prepared ones with chargeCallInto, the allocation-free entry
+ * point a batch rating engine uses: one reused scratch, the full work per call (lookup, band,
+ * increments, exact amount, connect fee, limits), nothing cached between calls.
+ */
 function chargeLoop(tariff: CompiledTariff, calls: readonly CallUsage[], count: number): void {
+  const mask = calls.length - 1;
+  const out = newCallChargeScratch();
+  let negative = 0;
+  let seconds = 0;
+  let bigAmounts = 0;
+  let sink = 0;
+  for (let i = 0; i < count; i++) {
+    const call = calls[i & mask] as CallUsage;
+    chargeCallInto(tariff, call.calledNumber, call.startMs, call.durationSec, 0, undefined, out);
+    // Read the results so no part of the work can be skipped.
+    seconds += out.chargedSec;
+    sink += out.destinationZone + out.band;
+    if (out.amountsAreBig) {
+      bigAmounts++;
+      if (out.amountPicoBig < 0n) negative++;
+    } else if (!(out.amountPico >= 0)) negative++;
+  }
+  if (negative !== 0 || seconds <= 0 || sink < 0) throw new Error('impossible charge');
+  if (bigAmounts !== 0)
+    throw new Error(`${bigAmounts} charges needed bigint: the tariff's amounts are small`);
+}
+
+/** chargeCall, the allocating entry point (strings and bigints in a new object per call). */
+function chargeObjectLoop(tariff: CompiledTariff, calls: readonly CallUsage[], count: number): void {
   const mask = calls.length - 1;
   let negative = 0;
   let seconds = 0;
   for (let i = 0; i < count; i++) {
     const charge = chargeCall(tariff, calls[i & mask] as CallUsage);
-    // Read the results so no part of the work can be skipped.
     seconds += charge.chargedSec;
     if (charge.amountPico < 0n) negative++;
   }
   if (negative !== 0 || seconds <= 0) throw new Error('impossible charge');
+}
+
+/**
+ * Checks, before anything is timed, that the number path gives exactly the bigint path's charge
+ * for every prepared call: same zone, band, seconds, limit and amounts to the pico-unit.
+ */
+function checkAgainstBigInt(tariff: CompiledTariff, calls: readonly CallUsage[]): void {
+  const fast = newCallChargeScratch();
+  const exact = newCallChargeScratch();
+  for (const call of calls) {
+    chargeCallInto(tariff, call.calledNumber, call.startMs, call.durationSec, 0, undefined, fast);
+    chargeCallIntoBigInt(tariff, call.calledNumber, call.startMs, call.durationSec, 0, undefined, exact);
+    const same =
+      fast.destinationZone === exact.destinationZone &&
+      fast.band === exact.band &&
+      fast.chargedSec === exact.chargedSec &&
+      fast.limit === exact.limit &&
+      fast.partCount === exact.partCount &&
+      callAmountPico(fast) === exact.amountPicoBig &&
+      BigInt(fast.usagePico) === exact.usagePicoBig &&
+      BigInt(fast.connectFeePico) === exact.connectFeePicoBig &&
+      fast.partAmountPico
+        .slice(0, fast.partCount)
+        .every((amount, k) => BigInt(amount) === exact.partAmountPicoBig[k]);
+    if (!same) throw new Error(`number and bigint charges differ for ${JSON.stringify(call)}`);
+  }
 }
 
 function lookupLoop(tariff: CompiledTariff, calls: readonly CallUsage[], count: number): void {
@@ -325,19 +382,34 @@ function main(): void {
 
   const calls = makeCalls(definition, 'random');
   const deepCalls = makeCalls(definition, 'deep');
-  // Warm-up: let the optimiser settle, fill the offset cache (one Intl call per hour of 2026),
-  // and let V8 size its young generation for this allocation rate.
+  const split = compileTariff({ ...definition, voice: { ...voice, bandCrossing: 'split' } });
+  const checkStart = performance.now();
+  checkAgainstBigInt(compiled, calls);
+  checkAgainstBigInt(compiled, deepCalls);
+  checkAgainstBigInt(split, calls);
+  console.log(
+    `checked: number and bigint charges equal on all ${3 * DISTINCT_CALLS} prepared calls ` +
+      `(start and split) (${((performance.now() - checkStart) / 1000).toFixed(2)} s)`,
+  );
+  // Warm-up: let the optimiser settle and fill the offset cache (one Intl call per hour of 2026).
   chargeLoop(compiled, calls, 5_000_000);
   chargeLoop(compiled, deepCalls, 2_000_000);
   const charges = rates(CALLS, () => chargeLoop(compiled, calls, CALLS));
   console.log(
-    `chargeCall (lookup + band + charge), random numbers: median ${fmt(charges.wall)}/s ` +
+    `chargeCallInto (lookup + band + charge), random numbers: median ${fmt(charges.wall)}/s ` +
       `[${charges.runs}], ${fmt(charges.cpu)} per CPU-second (${RUNS} runs of ${fmt(CALLS)})`,
   );
   const deep = rates(CALLS, () => chargeLoop(compiled, deepCalls, CALLS));
   console.log(
-    `chargeCall, numbers under random table prefixes (deep walks): median ${fmt(deep.wall)}/s, ` +
+    `chargeCallInto, numbers under random table prefixes (deep walks): median ${fmt(deep.wall)}/s, ` +
       `${fmt(deep.cpu)} per CPU-second`,
+  );
+  const objectCalls = Math.min(CALLS, 2_000_000);
+  chargeObjectLoop(compiled, calls, objectCalls);
+  const objects = rates(objectCalls, () => chargeObjectLoop(compiled, calls, objectCalls));
+  console.log(
+    `chargeCall (a new result object of strings and bigints per call), random numbers: ` +
+      `median ${fmt(objects.wall)}/s, ${fmt(objects.cpu)} per CPU-second`,
   );
 
   lookupLoop(compiled, calls, 2_000_000);
@@ -348,12 +420,11 @@ function main(): void {
       `deep walks ${fmt(deepLookups.wall)}/s (${fmt(deepLookups.cpu)} per CPU-second)`,
   );
 
-  const split = compileTariff({ ...definition, voice: { ...voice, bandCrossing: 'split' } });
   const splitCalls = Math.min(CALLS, 2_000_000);
   chargeLoop(split, calls, splitCalls);
   const splitRates = rates(splitCalls, () => chargeLoop(split, calls, splitCalls));
   console.log(
-    `chargeCall with bandCrossing 'split', random numbers: median ${fmt(splitRates.wall)}/s, ` +
+    `chargeCallInto with bandCrossing 'split', random numbers: median ${fmt(splitRates.wall)}/s, ` +
       `${fmt(splitRates.cpu)} per CPU-second`,
   );
 
@@ -362,7 +433,7 @@ function main(): void {
   const targetLookups = lookupsPerSec >= 8_000_000 ? 'met' : 'MISSED';
   console.log(
     `targets: compile ≤ 1 s ${targetCompile}; ≥ 8M lookups+charges/s ${targetLookups} ` +
-      `(lookups_per_sec below is chargeCall on random numbers, wall clock; load average now ` +
+      `(lookups_per_sec below is chargeCallInto on random numbers, wall clock; load average now ` +
       `${loadavg()[0]?.toFixed(2)})`,
   );
   console.log(

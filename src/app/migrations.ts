@@ -10,6 +10,7 @@ import { idempotencyMigrations } from '../idempotency/migrations.js';
 import { eventsMigrations } from '../events/migrations.js';
 import { customersMigrations } from '../customers/migrations.js';
 import { catalogMigrations } from '../catalog/migrations.js';
+import { usageMigrations } from '../usage/migrations.js';
 
 export const allMigrations: MigrationList = [
   tenancyMigrations,
@@ -19,6 +20,7 @@ export const allMigrations: MigrationList = [
   idempotencyMigrations,
   catalogMigrations,
   customersMigrations,
+  usageMigrations,
 ]
   .flatMap((set) => Object.entries(set))
   .sort(([a], [b]) => a.localeCompare(b));

@@ -31,6 +31,7 @@ import {
 import type { Actor, Caller } from '../workflows/context.js';
 import { createOutput, reportError, table, type Output } from './output.js';
 import { saveDemoKey } from './demo-key.js';
+import { registerUsageCommands } from './usage.js';
 import { writeFileSync, readFileSync } from 'node:fs';
 
 const CLI_ACTOR: Actor = { type: 'cli', id: process.env.USER ?? 'operator' };
@@ -518,6 +519,8 @@ export function buildCli(): Command {
         });
       }),
     );
+
+  registerUsageCommands(program, { withApp, tenantCaller });
 
   return program;
 }

@@ -1024,3 +1024,65 @@ export async function withSavepoint<T>(tx: Executor, work: () => Promise<T>): Pr
     throw error;
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Bulk reads for usage mediation (one query per few hundred identities, not one per record)
+
+/** Every assignment, past and present, of the given values of one identity type. */
+export async function listAssignmentsOfValues(
+  db: Executor,
+  tenantId: string,
+  type: string,
+  values: readonly string[],
+): Promise<IdentityAssignment[]> {
+  const out: IdentityAssignment[] = [];
+  for (const part of chunks([...new Set(values)])) {
+    const rows = await db
+      .selectFrom('service_identities')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('type', '=', type)
+      .where('value', 'in', part)
+      .orderBy('valid_from')
+      .orderBy('id')
+      .execute();
+    out.push(...rows.map(toIdentity));
+  }
+  return out;
+}
+
+export async function subscriptionsByIds(
+  db: Executor,
+  tenantId: string,
+  ids: readonly string[],
+): Promise<Subscription[]> {
+  const out: Subscription[] = [];
+  for (const part of chunks([...new Set(ids)])) {
+    const rows = await db
+      .selectFrom('subscriptions')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('id', 'in', part)
+      .execute();
+    out.push(...rows.map(toSubscription));
+  }
+  return out;
+}
+
+export async function accountsByIds(
+  db: Executor,
+  tenantId: string,
+  ids: readonly string[],
+): Promise<BillingAccount[]> {
+  const out: BillingAccount[] = [];
+  for (const part of chunks([...new Set(ids)])) {
+    const rows = await db
+      .selectFrom('billing_accounts')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('id', 'in', part)
+      .execute();
+    out.push(...rows.map(toAccount));
+  }
+  return out;
+}

@@ -86,6 +86,8 @@ export const REJECT_REASONS = [
   'out_of_bounds',
   /** The event starts after the time of import plus the allowed clock skew. */
   'future_event',
+  /** The event is older than the source's late-record limit (its deduplication window). */
+  'stale_event',
   /** No subscription held the identity at the event instant. */
   'unknown_subscriber',
   /** The subscription had no offer, or its offer prices no such usage. */

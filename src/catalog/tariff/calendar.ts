@@ -62,9 +62,17 @@ export function formatLocalDate(day: number): string {
   return new Date(day * MS_PER_DAY).toISOString().slice(0, 10);
 }
 
-/** Monday = 0 ... Sunday = 6 of a local day number (day 0, 1970-01-01, was a Thursday = 3). */
+/**
+ * Monday = 0 ... Sunday = 6 of a local day number (day 0, 1970-01-01, was a Thursday = 3):
+ * (day + 3) mod 7, never negative. Written with Math.floor rather than `%`: a day number comes
+ * out of Math.floor as a double, and `%` of doubles is a call into the C library's fmod in V8
+ * (tens of nanoseconds, twice per band lookup), while floor, × and − are single instructions.
+ * The quotient is exact: |day + 3| < 2^31, far too small for the division to round across a
+ * whole number. Day −1 (1969-12-31): 2 − floor(2 / 7) × 7 = 2, a Wednesday.
+ */
 export function weekdayOf(day: number): number {
-  return (((day + 3) % 7) + 7) % 7;
+  const shifted = day + 3;
+  return shifted - Math.floor(shifted / 7) * 7;
 }
 
 /** True when the runtime knows the IANA time zone `name` (Intl.DateTimeFormat throws otherwise). */

@@ -25,17 +25,86 @@
 import { formatDecimal, parseDecimal, divideRounded } from '../../kernel/decimal.js';
 import { fail, isTollgateError } from '../../kernel/errors.js';
 import { RATED_SCALE } from '../../kernel/money.js';
-import {
-  MAX_INSTANT_MS,
-  MIN_INSTANT_MS,
-  MINUTES_PER_DAY,
-  MS_PER_DAY,
-  MS_PER_MINUTE,
-  MS_PER_SECOND,
-} from './calendar.js';
+import * as calendar from './calendar.js';
+import { weekdayOf } from './calendar.js';
+import * as layout from './compile.js';
 import type { CompiledBands, CompiledPricing, CompiledTariff, CompiledVoice } from './compile.js';
 import { TariffErrors } from './errors.js';
-import { longestPrefix, type PrefixMatch } from './prefix-trie.js';
+import { matchCalledNumber, type PrefixMatch } from './prefix-trie.js';
+
+/*
+ * The numbers the hot path uses, as const enums: TypeScript (tsc and esbuild alike) writes a
+ * const enum member into the code as its literal, while V8 (Node 20) does not fold a module-level
+ * `const`, imported or not, into optimised code: every use is a load and a check that the binding
+ * is initialised, about 1.5 ns each, and chargeCallInto used some twenty of them per call. The
+ * values are the calendar's and compile.ts's; the checks after the enums make a mismatch fail at
+ * import instead of charging wrongly.
+ */
+const enum Time {
+  MS_PER_SECOND = 1000,
+  MS_PER_MINUTE = 60_000,
+  MS_PER_HOUR = 3_600_000,
+  MS_PER_DAY = 86_400_000,
+  MINUTES_PER_DAY = 1440,
+  MIN_INSTANT_MS = -2_208_988_800_000,
+  MAX_INSTANT_MS = 7_258_118_399_999,
+  BAND_CACHE_HOURS = 16_384,
+  /** Charged seconds above this (2^52, 142 million years) are priced in bigint; see startInNumbers. */
+  MAX_EXACT_SECONDS = 4_503_599_627_370_496,
+}
+
+/** Field offsets of VoiceNumbers.bySlot records (compile.ts SLOT_*). */
+const enum Slot {
+  HAS_RATE = 0,
+  FIRST_SEC = 1,
+  NEXT_SEC = 2,
+  UNIT_SECONDS = 3,
+  CONNECT_FEE_PICO = 4,
+  MINIMUM_PICO = 5,
+  MAXIMUM_PICO = 6,
+  LIMITS_SAFE = 7,
+  FIELDS = 8,
+}
+
+/** Field offsets of VoiceNumbers.byPrice records (compile.ts PRICE_*). */
+const enum Price {
+  EVERY_SEC = 0,
+  MAX_WHOLE_UNITS = 1,
+  REDUCED_PICO = 2,
+  REMAINDER_START = 3,
+  UNIT_PICO = 4,
+  FIELDS = 5,
+}
+
+const MIRRORED: ReadonlyArray<readonly [number, number, string]> = [
+  [Time.MS_PER_SECOND, calendar.MS_PER_SECOND, 'MS_PER_SECOND'],
+  [Time.MS_PER_MINUTE, calendar.MS_PER_MINUTE, 'MS_PER_MINUTE'],
+  [Time.MS_PER_HOUR, calendar.MS_PER_HOUR, 'MS_PER_HOUR'],
+  [Time.MS_PER_DAY, calendar.MS_PER_DAY, 'MS_PER_DAY'],
+  [Time.MINUTES_PER_DAY, calendar.MINUTES_PER_DAY, 'MINUTES_PER_DAY'],
+  [Time.MIN_INSTANT_MS, calendar.MIN_INSTANT_MS, 'MIN_INSTANT_MS'],
+  [Time.MAX_INSTANT_MS, calendar.MAX_INSTANT_MS, 'MAX_INSTANT_MS'],
+  [Time.BAND_CACHE_HOURS, layout.BAND_CACHE_HOURS, 'BAND_CACHE_HOURS'],
+  [Slot.HAS_RATE, layout.SLOT_HAS_RATE, 'SLOT_HAS_RATE'],
+  [Slot.FIRST_SEC, layout.SLOT_FIRST_SEC, 'SLOT_FIRST_SEC'],
+  [Slot.NEXT_SEC, layout.SLOT_NEXT_SEC, 'SLOT_NEXT_SEC'],
+  [Slot.UNIT_SECONDS, layout.SLOT_UNIT_SECONDS, 'SLOT_UNIT_SECONDS'],
+  [Slot.CONNECT_FEE_PICO, layout.SLOT_CONNECT_FEE_PICO, 'SLOT_CONNECT_FEE_PICO'],
+  [Slot.MINIMUM_PICO, layout.SLOT_MINIMUM_PICO, 'SLOT_MINIMUM_PICO'],
+  [Slot.MAXIMUM_PICO, layout.SLOT_MAXIMUM_PICO, 'SLOT_MAXIMUM_PICO'],
+  [Slot.LIMITS_SAFE, layout.SLOT_LIMITS_SAFE, 'SLOT_LIMITS_SAFE'],
+  [Slot.FIELDS, layout.SLOT_FIELDS, 'SLOT_FIELDS'],
+  [Price.EVERY_SEC, layout.PRICE_EVERY_SEC, 'PRICE_EVERY_SEC'],
+  [Price.MAX_WHOLE_UNITS, layout.PRICE_MAX_WHOLE_UNITS, 'PRICE_MAX_WHOLE_UNITS'],
+  [Price.REDUCED_PICO, layout.PRICE_REDUCED_PICO, 'PRICE_REDUCED_PICO'],
+  [Price.REMAINDER_START, layout.PRICE_REMAINDER_START, 'PRICE_REMAINDER_START'],
+  [Price.UNIT_PICO, layout.PRICE_UNIT_PICO, 'PRICE_UNIT_PICO'],
+  [Price.FIELDS, layout.PRICE_FIELDS, 'PRICE_FIELDS'],
+];
+if (Time.MAX_EXACT_SECONDS !== 2 ** 52) throw new Error('MAX_EXACT_SECONDS must be 2^52');
+for (const [mine, theirs, name] of MIRRORED) {
+  if (mine !== theirs) throw new Error(`charge.ts has ${name} = ${mine}, its source says ${theirs}`);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Voice
@@ -93,8 +162,105 @@ export interface CallCharge {
 }
 
 const NO_PARTS: readonly BandPart[] = Object.freeze([]);
-/** Reused by chargeCall for the prefix lookup, so the lookup allocates nothing. */
-const scratch: PrefixMatch = { zone: -1, length: 0 };
+/** Reused for the prefix lookup, so the lookup allocates nothing. */
+const lookup: PrefixMatch = { zone: -1, length: 0 };
+
+/**
+ * A voice call's charge written into a reusable object by chargeCallInto: the same figures as
+ * CallCharge, as indexes and numbers instead of strings and bigints, so that charging a call on a
+ * hot path allocates nothing. Make one with newCallChargeScratch and pass it to every call; each
+ * call overwrites every field (the part arrays up to partCount).
+ *
+ * Amounts are pico-units (10^-12 of the major unit) in one of two forms, told apart by
+ * `amountsAreBig`:
+ *
+ * - false (nearly every call): connectFeePico, usagePico, amountPico and partAmountPico are
+ *   numbers holding the exact amounts, every one a safe integer (≤ 2^53 − 1, about 9 007 major
+ *   units); the *Big fields are left as they were and mean nothing.
+ * - true: some intermediate could have passed 2^53 − 1 (a huge price, fee or duration), so the
+ *   amounts were computed in bigint and are in connectFeePicoBig, usagePicoBig, amountPicoBig and
+ *   partAmountPicoBig; the number amounts are NaN, so a careless reader sees NaN, never a wrong figure.
+ *
+ * callAmountPico(scratch) reads the amount as a bigint in either form. Both forms give exactly
+ * the amounts chargeCall gives (the tests check it on random tariffs and calls).
+ */
+export interface CallChargeScratch {
+  /** Zone index (CompiledTariff.zones) of the called number's longest prefix: the destination. */
+  destinationZone: number;
+  /** Digits of the called number covered by the matching prefix (its length). */
+  matchedLength: number;
+  /** Zone index the rate came from: the roaming zone when visitedMccMnc was given, else destinationZone. */
+  ratedZone: number;
+  /** Index of the currency charged in (CompiledTariff.currencies). */
+  currencyIndex: number;
+  /** Band index (CompiledBands.names) in effect at startMs. */
+  band: number;
+  durationSec: number;
+  /** durationSec after the increments. */
+  chargedSec: number;
+  /** Which form the amounts are in; see the interface comment. */
+  amountsAreBig: boolean;
+  connectFeePico: number;
+  usagePico: number;
+  amountPico: number;
+  connectFeePicoBig: bigint;
+  usagePicoBig: bigint;
+  amountPicoBig: bigint;
+  /** Which limit replaced connectFee + usage, if any. */
+  limit: 'minimum' | 'maximum' | undefined;
+  /**
+   * The band parts, in call order: part k is partSeconds[k] charged seconds in band partBand[k]
+   * costing partAmountPico[k] (or partAmountPicoBig[k]). 0 parts for an unanswered call, 1 with
+   * bandCrossing 'start'. Entries at partCount and beyond are left over from earlier calls.
+   */
+  partCount: number;
+  readonly partBand: number[];
+  readonly partSeconds: number[];
+  readonly partAmountPico: number[];
+  readonly partAmountPicoBig: bigint[];
+}
+
+/** A fresh scratch for chargeCallInto; keep one per loop (or per worker) and reuse it. */
+export function newCallChargeScratch(): CallChargeScratch {
+  return {
+    destinationZone: -1,
+    matchedLength: 0,
+    ratedZone: -1,
+    currencyIndex: 0,
+    band: 0,
+    durationSec: 0,
+    chargedSec: 0,
+    amountsAreBig: false,
+    // 0.5 rather than 0 so that V8 keeps these fields as doubles from the start: amounts pass
+    // 2^31 (2 milli-units), and a field that changes representation later costs a deoptimisation.
+    connectFeePico: 0.5,
+    usagePico: 0.5,
+    amountPico: 0.5,
+    connectFeePicoBig: 0n,
+    usagePicoBig: 0n,
+    amountPicoBig: 0n,
+    limit: undefined,
+    partCount: 0,
+    partBand: [],
+    partSeconds: [],
+    partAmountPico: [0.5],
+    partAmountPicoBig: [],
+  };
+}
+
+/** The charged amount (connect fee, usage and limits) as bigint pico-units, in either form. */
+export function callAmountPico(charge: CallChargeScratch): bigint {
+  return charge.amountsAreBig ? charge.amountPicoBig : BigInt(charge.amountPico);
+}
+
+/**
+ * The index of `currency` in the tariff's currencies, for chargeCallInto: the first (0) when
+ * undefined. Throws tariff.invalid_usage when the tariff does not price in it. Resolve it once
+ * per batch or per subscriber, not per call.
+ */
+export function tariffCurrencyIndex(tariff: CompiledTariff, currency: string | undefined): number {
+  return currencyIndex(tariff, currency);
+}
 
 /**
  * Charges one voice call.
@@ -119,12 +285,164 @@ const scratch: PrefixMatch = { zone: -1, length: 0 };
  *
  * Throws tariff.invalid_usage (bad number, duration, instant or currency), tariff.no_route (no
  * prefix matches) or tariff.no_rate (no voice rates, no rate for the zone, unknown visited network).
+ *
+ * This is chargeCallInto with a result object of strings and bigints; a hot path should call
+ * chargeCallInto with a reused scratch instead, which allocates nothing.
  */
 export function chargeCall(tariff: CompiledTariff, usage: CallUsage, options?: ChargeOptions): CallCharge {
   const voice = voiceOf(tariff);
-  checkCall(usage.calledNumber, usage.durationSec, usage.startMs);
-  const match = longestPrefix(voice.trie, usage.calledNumber, scratch);
-  return priceRoutedCall(tariff, voice, usage, match.zone, match.length, options);
+  const number = usage.calledNumber;
+  routeCall(voice, number, usage.durationSec, usage.startMs);
+  const currency = currencyIndex(tariff, usage.currency);
+  const out = priceCall(
+    tariff,
+    voice,
+    number,
+    usage.startMs,
+    usage.durationSec,
+    currency,
+    usage.visitedMccMnc,
+    callScratch,
+    true,
+  );
+  const names = tariff.bands.names;
+  let parts: readonly BandPart[] = NO_PARTS;
+  if (out.partCount > 0) {
+    const list: BandPart[] = [];
+    for (let k = 0; k < out.partCount; k++) {
+      list.push({
+        band: names[out.partBand[k] as number] as string,
+        seconds: out.partSeconds[k] as number,
+        amountPico: out.amountsAreBig
+          ? (out.partAmountPicoBig[k] as bigint)
+          : BigInt(out.partAmountPico[k] as number),
+      });
+    }
+    parts = list;
+  }
+  const charge: CallCharge = {
+    zone: tariff.zones[out.destinationZone] as string,
+    matchedPrefix: number.slice(0, out.matchedLength),
+    roamingZone: usage.visitedMccMnc === undefined ? undefined : tariff.zones[out.ratedZone],
+    currency: tariff.currencies[currency] as string,
+    band: names[out.band] as string,
+    parts,
+    durationSec: out.durationSec,
+    chargedSec: out.chargedSec,
+    connectFeePico: out.amountsAreBig ? out.connectFeePicoBig : BigInt(out.connectFeePico),
+    usagePico: out.amountsAreBig ? out.usagePicoBig : BigInt(out.usagePico),
+    limit: out.limit,
+    amountPico: out.amountsAreBig ? out.amountPicoBig : BigInt(out.amountPico),
+    trace: undefined,
+  };
+  if (options?.trace !== true) return charge;
+  const slot = out.ratedZone * tariff.currencies.length + currency;
+  return { ...charge, trace: traceCall(tariff, voice, slot, charge) };
+}
+
+/** chargeCall's own scratch; chargeCall copies everything out of it before returning. */
+const callScratch = newCallChargeScratch();
+
+/**
+ * Charges one voice call into `out`, allocation-free: the same rules, checks, errors and amounts
+ * as chargeCall (see there), with the usage passed as arguments and the result written into a
+ * reused CallChargeScratch, which is returned. Amounts are computed in numbers whenever that is
+ * provably exact, else in bigint (CallChargeScratch says how to read them).
+ *
+ * `currencyIndex` is an index into tariff.currencies (tariffCurrencyIndex resolves a code);
+ * `visitedMccMnc` is undefined at home.
+ *
+ * Charging part of a call. A rating engine whose allowance covered the first c seconds of a call
+ * charges the rest by passing startMs + c × 1000 and durationSec − c: the band is then the one in
+ * effect when the chargeable part starts, and the increments, connect fee and limits apply to the
+ * chargeable part as if it were a call of its own. Whether the connect fee should be charged for
+ * a call an allowance partly covered is the rating engine's policy, not the tariff's; it can
+ * subtract connectFeePico (before the limits, which include it) where its contract says so.
+ *
+ * Throws what chargeCall throws, and tariff.invalid_usage for a currencyIndex out of range.
+ */
+export function chargeCallInto(
+  tariff: CompiledTariff,
+  calledNumber: string,
+  startMs: number,
+  durationSec: number,
+  currencyIndex: number,
+  visitedMccMnc: string | undefined,
+  out: CallChargeScratch,
+): CallChargeScratch {
+  const voice = voiceOf(tariff);
+  routeCall(voice, calledNumber, durationSec, startMs);
+  checkCurrencyIndex(tariff, currencyIndex);
+  return priceCall(
+    tariff,
+    voice,
+    calledNumber,
+    startMs,
+    durationSec,
+    currencyIndex,
+    visitedMccMnc,
+    out,
+    true,
+  );
+}
+
+/**
+ * chargeCallInto computing every amount in bigint, never in numbers: the reference the number
+ * path is checked against (the tests, and the benchmark before it measures). Slower; not for
+ * hot paths. Its results always have amountsAreBig = true.
+ */
+export function chargeCallIntoBigInt(
+  tariff: CompiledTariff,
+  calledNumber: string,
+  startMs: number,
+  durationSec: number,
+  currencyIndex: number,
+  visitedMccMnc: string | undefined,
+  out: CallChargeScratch,
+): CallChargeScratch {
+  const voice = voiceOf(tariff);
+  routeCall(voice, calledNumber, durationSec, startMs);
+  checkCurrencyIndex(tariff, currencyIndex);
+  return priceCall(
+    tariff,
+    voice,
+    calledNumber,
+    startMs,
+    durationSec,
+    currencyIndex,
+    visitedMccMnc,
+    out,
+    false,
+  );
+}
+
+// The errors of priceCall, built out of line: their message templates would otherwise make
+// priceCall too large for V8 to inline into its callers.
+
+function noRoute(tariff: CompiledTariff, number: string): Error {
+  return fail(TariffErrors.no_route, `no prefix of tariff ${tariff.id} matches ${number}`, {
+    field: 'calledNumber',
+  });
+}
+
+function noVoiceRate(tariff: CompiledTariff, currency: number, zone: number): Error {
+  return fail(
+    TariffErrors.no_rate,
+    `tariff ${tariff.id} has no ${tariff.currencies[currency]} voice rate for zone ${tariff.zones[zone]}`,
+  );
+}
+
+/** The roaming zone of a visited network; throws tariff.no_rate for a network in none. */
+function roamingZoneOfCall(tariff: CompiledTariff, visitedMccMnc: string): number {
+  const roaming = tariff.roamingZoneOf.get(visitedMccMnc);
+  if (roaming === undefined) {
+    throw fail(
+      TariffErrors.no_rate,
+      `visited network ${visitedMccMnc} is in no roaming zone of tariff ${tariff.id}`,
+      { field: 'visitedMccMnc' },
+    );
+  }
+  return roaming;
 }
 
 function voiceOf(tariff: CompiledTariff): CompiledVoice {
@@ -133,97 +451,177 @@ function voiceOf(tariff: CompiledTariff): CompiledVoice {
   return voice;
 }
 
-/** Everything chargeCall does after the prefix lookup; `destination` is -1 when nothing matched. */
-function priceRoutedCall(
+/**
+ * Checks the call (checkCall's rules) and looks up its called number into `lookup`, reading each
+ * character of the number once (matchCalledNumber). When anything is wrong, checkCall runs to
+ * throw the first problem in its order, so the errors are the same as checking first.
+ */
+function routeCall(voice: CompiledVoice, number: string, durationSec: number, startMs: number): void {
+  if (
+    !Number.isSafeInteger(durationSec) ||
+    durationSec < 0 ||
+    !Number.isSafeInteger(startMs) ||
+    startMs < Time.MIN_INSTANT_MS ||
+    startMs + durationSec * Time.MS_PER_SECOND > Time.MAX_INSTANT_MS ||
+    typeof number !== 'string' ||
+    !matchCalledNumber(voice.trie, number, lookup)
+  ) {
+    checkCall(number, durationSec, startMs);
+    throw new Error(`unreachable: checkCall accepted a call routeCall refused (${number})`);
+  }
+}
+
+/**
+ * Everything after the input checks and the lookup (the match is in `lookup`): rate, increments,
+ * band, amounts. `inNumbers` false forces the bigint path (chargeCallIntoBigInt); true tries
+ * numbers first.
+ */
+function priceCall(
   tariff: CompiledTariff,
   voice: CompiledVoice,
-  usage: CallUsage,
-  destination: number,
-  matchedLength: number,
-  options: ChargeOptions | undefined,
-): CallCharge {
-  const number = usage.calledNumber;
-  const durationSec = usage.durationSec;
-  const startMs = usage.startMs;
-  const currency = currencyIndex(tariff, usage.currency);
-  if (destination < 0) {
-    throw fail(TariffErrors.no_route, `no prefix of tariff ${tariff.id} matches ${number}`, {
-      field: 'calledNumber',
-    });
-  }
-  let ratedZone = destination;
-  if (usage.visitedMccMnc !== undefined) {
-    const roaming = tariff.roamingZoneOf.get(usage.visitedMccMnc);
-    if (roaming === undefined) {
-      throw fail(
-        TariffErrors.no_rate,
-        `visited network ${usage.visitedMccMnc} is in no roaming zone of tariff ${tariff.id}`,
-        { field: 'visitedMccMnc' },
-      );
-    }
-    ratedZone = roaming;
-  }
+  number: string,
+  startMs: number,
+  durationSec: number,
+  currency: number,
+  visitedMccMnc: string | undefined,
+  out: CallChargeScratch,
+  inNumbers: boolean,
+): CallChargeScratch {
+  const match = lookup;
+  const destination = match.zone;
+  if (destination < 0) throw noRoute(tariff, number);
+  const ratedZone = visitedMccMnc === undefined ? destination : roamingZoneOfCall(tariff, visitedMccMnc);
   const slot = ratedZone * tariff.currencies.length + currency;
-  if (voice.hasRate[slot] !== 1) {
-    throw fail(
-      TariffErrors.no_rate,
-      `tariff ${tariff.id} has no ${tariff.currencies[currency]} voice rate for zone ${tariff.zones[ratedZone]}`,
-    );
-  }
+  const bySlot = voice.numbers.bySlot;
+  const slotRecord = slot * Slot.FIELDS;
+  if (bySlot[slotRecord + Slot.HAS_RATE] !== 1) throw noVoiceRate(tariff, currency, ratedZone);
 
   const chargedSec = chargedSeconds(
     durationSec,
-    voice.firstSec[slot] as number,
-    voice.nextSec[slot] as number,
+    bySlot[slotRecord + Slot.FIRST_SEC] as number,
+    bySlot[slotRecord + Slot.NEXT_SEC] as number,
   );
   const bands = tariff.bands;
+  const bandCount = bands.names.length;
   const startBand = bands.constant ? 0 : bandAt(bands, startMs);
-  let parts: readonly BandPart[];
-  let usagePico: bigint;
+  out.destinationZone = destination;
+  out.matchedLength = match.length;
+  out.ratedZone = ratedZone;
+  out.currencyIndex = currency;
+  out.band = startBand;
+  out.durationSec = durationSec;
+  out.chargedSec = chargedSec;
+  out.limit = undefined;
   if (chargedSec === 0) {
-    parts = NO_PARTS;
-    usagePico = 0n;
+    // Unanswered: free, no connect fee and no minimum.
+    out.partCount = 0;
+    out.amountsAreBig = !inNumbers;
+    out.connectFeePico = inNumbers ? 0 : Number.NaN;
+    out.usagePico = out.connectFeePico;
+    out.amountPico = out.connectFeePico;
+    out.connectFeePicoBig = 0n;
+    out.usagePicoBig = 0n;
+    out.amountPicoBig = 0n;
   } else if (voice.bandCrossing === 'start' || bands.constant) {
-    usagePico = usageAmount(voice, slot, bands.names.length, startBand, chargedSec);
-    parts = [{ band: bands.names[startBand] as string, seconds: chargedSec, amountPico: usagePico }];
-  } else {
-    parts = splitParts(voice, bands, slot, startMs, durationSec, chargedSec);
-    usagePico = 0n;
-    for (const part of parts) usagePico += part.amountPico;
-  }
-
-  const connectFeePico = chargedSec === 0 ? 0n : (voice.connectFeePico[slot] as bigint);
-  let amountPico = connectFeePico === 0n ? usagePico : usagePico + connectFeePico;
-  let limit: CallCharge['limit'];
-  if (chargedSec !== 0) {
-    const minimum = voice.minimumPico[slot] as bigint;
-    const maximum = voice.maximumPico[slot] as bigint;
-    if (minimum >= 0n && amountPico < minimum) {
-      amountPico = minimum;
-      limit = 'minimum';
-    } else if (maximum >= 0n && amountPico > maximum) {
-      amountPico = maximum;
-      limit = 'maximum';
+    out.partCount = 1;
+    out.partBand[0] = startBand;
+    out.partSeconds[0] = chargedSec;
+    if (!inNumbers || !startInNumbers(voice, slot, slot * bandCount + startBand, chargedSec, out)) {
+      const usagePico = usageAmount(voice, slot, bandCount, startBand, chargedSec);
+      out.partAmountPicoBig[0] = usagePico;
+      finishInBigInt(voice, slot, usagePico, out);
     }
+  } else {
+    splitSeconds(bands, startMs, durationSec, chargedSec, out);
+    if (!inNumbers || !splitInNumbers(voice, slot, bandCount, out))
+      splitInBigInt(voice, slot, bandCount, out);
   }
+  return out;
+}
 
-  const charge: CallCharge = {
-    zone: tariff.zones[destination] as string,
-    matchedPrefix: number.slice(0, matchedLength),
-    roamingZone:
-      ratedZone === destination && usage.visitedMccMnc === undefined ? undefined : tariff.zones[ratedZone],
-    currency: tariff.currencies[currency] as string,
-    band: bands.names[startBand] as string,
-    parts,
-    durationSec,
-    chargedSec,
-    connectFeePico,
-    usagePico,
-    limit,
-    amountPico,
-    trace: undefined,
-  };
-  return options?.trace === true ? { ...charge, trace: traceCall(tariff, voice, slot, charge) } : charge;
+/**
+ * The 'start' amount in numbers, when Price.MAX_WHOLE_UNITS proves it exact (compile.ts):
+ * p' × q + R[r], then the connect fee and the limits. Returns false, having written nothing
+ * that matters, when the bigint path must run instead.
+ */
+function startInNumbers(
+  voice: CompiledVoice,
+  slot: number,
+  index: number,
+  chargedSec: number,
+  out: CallChargeScratch,
+): boolean {
+  const numbers = voice.numbers;
+  const byPrice = numbers.byPrice;
+  const record = index * Price.FIELDS;
+  const every = byPrice[record + Price.EVERY_SEC] as number;
+  // chargedSec = whole × every + remainder. Not `%`: chargedSec is a double (it comes out of
+  // Math.floor), and `%` of doubles is a C library call. The floating-point quotient's floor is
+  // the true one: it is off by at most half a unit in the last place, (whole + 1) × 2^-53, which
+  // is less than the true quotient's distance 1 / every to the next whole number as long as
+  // (whole + 1) × every < 2^53. chargedSec ≤ 2^52 keeps it so, since every ≤ 3600 wherever
+  // numbers apply; longer charges (142 million years) take the bigint path.
+  if (chargedSec > Time.MAX_EXACT_SECONDS) return false;
+  const whole = Math.floor(chargedSec / every);
+  // Price.MAX_WHOLE_UNITS is -1 where numbers never apply, and whole ≥ 0: one comparison for both.
+  if (whole > (byPrice[record + Price.MAX_WHOLE_UNITS] as number)) return false;
+  const remainder = chargedSec - whole * every;
+  const usagePico =
+    (byPrice[record + Price.REDUCED_PICO] as number) * whole +
+    (numbers.remainderPico[(byPrice[record + Price.REMAINDER_START] as number) + remainder] as number);
+  out.partAmountPico[0] = usagePico;
+  finishInNumbers(numbers.bySlot, slot * Slot.FIELDS, usagePico, out);
+  return true;
+}
+
+/**
+ * Connect fee and limits in numbers. The caller has proved usagePico + connect fee ≤ 2^53 − 1, so
+ * the sum is exact; minimum and maximum are only compared (Slot.MAXIMUM_PICO says why an unsafe
+ * maximum may be read as none).
+ */
+function finishInNumbers(
+  bySlot: Float64Array,
+  slotRecord: number,
+  usagePico: number,
+  out: CallChargeScratch,
+): void {
+  const connectFeePico = bySlot[slotRecord + Slot.CONNECT_FEE_PICO] as number;
+  let amountPico = usagePico + connectFeePico;
+  const minimum = bySlot[slotRecord + Slot.MINIMUM_PICO] as number;
+  const maximum = bySlot[slotRecord + Slot.MAXIMUM_PICO] as number;
+  if (minimum >= 0 && amountPico < minimum) {
+    amountPico = minimum;
+    out.limit = 'minimum';
+  } else if (maximum >= 0 && amountPico > maximum) {
+    amountPico = maximum;
+    out.limit = 'maximum';
+  }
+  out.amountsAreBig = false;
+  out.connectFeePico = connectFeePico;
+  out.usagePico = usagePico;
+  out.amountPico = amountPico;
+}
+
+/** Connect fee and limits in bigint; the number amounts become NaN (see CallChargeScratch). */
+function finishInBigInt(voice: CompiledVoice, slot: number, usagePico: bigint, out: CallChargeScratch): void {
+  const connectFeePico = voice.connectFeePico[slot] as bigint;
+  let amountPico = connectFeePico === 0n ? usagePico : usagePico + connectFeePico;
+  const minimum = voice.minimumPico[slot] as bigint;
+  const maximum = voice.maximumPico[slot] as bigint;
+  if (minimum >= 0n && amountPico < minimum) {
+    amountPico = minimum;
+    out.limit = 'minimum';
+  } else if (maximum >= 0n && amountPico > maximum) {
+    amountPico = maximum;
+    out.limit = 'maximum';
+  }
+  out.amountsAreBig = true;
+  out.connectFeePicoBig = connectFeePico;
+  out.usagePicoBig = usagePico;
+  out.amountPicoBig = amountPico;
+  out.connectFeePico = Number.NaN;
+  out.usagePico = Number.NaN;
+  out.amountPico = Number.NaN;
 }
 
 /**
@@ -240,21 +638,68 @@ export function chargedSeconds(durationSec: number, firstSec: number, nextSec: n
 }
 
 /**
- * The band of instant `ms`: convert to local time with the cached offset, then read the holiday
- * bitmap (a holiday's whole local day is in the holiday band) or the week table.
+ * The band of instant `ms`. Most UTC hours lie wholly in one band (windows usually start and end
+ * on the hour, and offsets change only a few times a year), so the band of each such hour is
+ * cached (CompiledBands.bandByHour) and a lookup is one division and two reads from one cache
+ * line. Hours that are not in one band (a window edge at :30, a DST change or a local midnight
+ * inside the hour under a :30 or :45 offset) are cached as -1 and each instant in them is looked
+ * up in full by bandAtInstant.
  */
 export function bandAt(bands: CompiledBands, ms: number): number {
   if (bands.constant) return 0;
+  // Instants are bounded to 1900-2199 (checkCall), so hour numbers fit in 32 bits and `&` is exact.
+  const hour = Math.floor(ms / Time.MS_PER_HOUR);
+  const slot = (hour & (Time.BAND_CACHE_HOURS - 1)) << 1;
+  const cache = bands.bandByHour;
+  if (cache[slot] !== hour) {
+    cache[slot + 1] = hourBand(bands, hour);
+    cache[slot] = hour;
+  }
+  const band = cache[slot + 1] as number;
+  return band >= 0 ? band : bandAtInstant(bands, ms);
+}
+
+/**
+ * The band of instant `ms` without the hour cache: convert to local time with the cached offset,
+ * then read the holiday bitmap (a holiday's whole local day is in the holiday band) or the week
+ * table.
+ */
+export function bandAtInstant(bands: CompiledBands, ms: number): number {
+  if (bands.constant) return 0;
   const local = ms + bands.offsets.offsetMs(ms);
-  const day = Math.floor(local / MS_PER_DAY);
+  const day = Math.floor(local / Time.MS_PER_DAY);
   if (bands.holidayBand >= 0) {
     const h = day - bands.holidayFirstDay;
     if (h >= 0 && h < bands.holidayBits.length && bands.holidayBits[h] === 1) return bands.holidayBand;
   }
-  const minute = Math.floor((local - day * MS_PER_DAY) / MS_PER_MINUTE);
-  // Weekday with Monday = 0: day 0 (1970-01-01) was a Thursday (3). Days before 1970 are negative.
-  const weekday = (((day + 3) % 7) + 7) % 7;
-  return bands.weekBand[weekday * MINUTES_PER_DAY + minute] as number;
+  const minute = Math.floor((local - day * Time.MS_PER_DAY) / Time.MS_PER_MINUTE);
+  return bands.weekBand[weekdayOf(day) * Time.MINUTES_PER_DAY + minute] as number;
+}
+
+/**
+ * The band every instant of UTC hour `hour` is in, or -1 when the band may change within it. The
+ * hour is in one band when (1) the UTC offset does not change inside it, so its instants map to
+ * one run of local time, (2) that run lies in one local day, so one holiday flag and one weekday
+ * apply, and (3) its last local minute is before the end of the first minute's band run (runEnd:
+ * every minute from a minute up to its runEnd is in the same band). Example, Europe/Berlin in
+ * winter (UTC+1) with peak from 08:00: 07:00Z is 08:00-08:59 local, all peak; with a window ending
+ * at 08:30 instead, runEnd is 08:30 and the hour is -1.
+ */
+function hourBand(bands: CompiledBands, hour: number): number {
+  const startMs = hour * Time.MS_PER_HOUR;
+  const lastMs = startMs + Time.MS_PER_HOUR - 1;
+  if (bands.offsets.nextCheckMs(startMs) <= lastMs) return -1;
+  const offset = bands.offsets.offsetMs(startMs);
+  const day = Math.floor((startMs + offset) / Time.MS_PER_DAY);
+  if (Math.floor((lastMs + offset) / Time.MS_PER_DAY) !== day) return -1;
+  if (bands.holidayBand >= 0) {
+    const h = day - bands.holidayFirstDay;
+    if (h >= 0 && h < bands.holidayBits.length && bands.holidayBits[h] === 1) return bands.holidayBand;
+  }
+  const firstMinute = Math.floor((startMs + offset - day * Time.MS_PER_DAY) / Time.MS_PER_MINUTE);
+  const lastMinute = Math.floor((lastMs + offset - day * Time.MS_PER_DAY) / Time.MS_PER_MINUTE);
+  const index = weekdayOf(day) * Time.MINUTES_PER_DAY + firstMinute;
+  return lastMinute < (bands.runEnd[index] as number) ? (bands.weekBand[index] as number) : -1;
 }
 
 /** The band name at an instant, for callers and tests. */
@@ -296,77 +741,136 @@ function usageAmount(
 }
 
 /**
- * The parts of a call in 'split' mode. Walks the call from its start in pieces that each lie in
- * one band and under one UTC offset: a piece ends at the end of its band's run that local day
- * (runEnd), at the next possible offset change (the end of the UTC hour, or a DST transition
- * inside it), or at the end of the call. Consecutive pieces of the same band are merged.
+ * The band parts of a call in 'split' mode, seconds only, into out.partBand / out.partSeconds.
+ * Walks the call from its start in pieces that each lie in one band and under one UTC offset: a
+ * piece ends at the end of its band's run that local day (runEnd), at the next possible offset
+ * change (the end of the UTC hour, or a DST transition inside it), or at the end of the call.
+ * Consecutive pieces of the same band are merged.
  */
-function splitParts(
-  voice: CompiledVoice,
+function splitSeconds(
   bands: CompiledBands,
-  slot: number,
   startMs: number,
   durationSec: number,
   chargedSec: number,
-): BandPart[] {
-  const endMs = startMs + durationSec * MS_PER_SECOND;
-  const bandOrder: number[] = [];
-  const seconds: number[] = [];
+  out: CallChargeScratch,
+): void {
+  const endMs = startMs + durationSec * Time.MS_PER_SECOND;
+  const bandOrder = out.partBand;
+  const seconds = out.partSeconds;
+  let count = 0;
   let t = startMs;
   let countedSec = 0;
   while (t < endMs) {
     const offset = bands.offsets.offsetMs(t);
     const local = t + offset;
-    const day = Math.floor(local / MS_PER_DAY);
+    const day = Math.floor(local / Time.MS_PER_DAY);
     let band: number;
     let runEndLocal: number;
     const h = day - bands.holidayFirstDay;
     if (bands.holidayBand >= 0 && h >= 0 && h < bands.holidayBits.length && bands.holidayBits[h] === 1) {
       band = bands.holidayBand;
-      runEndLocal = (day + 1) * MS_PER_DAY;
+      runEndLocal = (day + 1) * Time.MS_PER_DAY;
     } else {
-      const minute = Math.floor((local - day * MS_PER_DAY) / MS_PER_MINUTE);
-      const index = ((((day + 3) % 7) + 7) % 7) * MINUTES_PER_DAY + minute;
+      const minute = Math.floor((local - day * Time.MS_PER_DAY) / Time.MS_PER_MINUTE);
+      const index = weekdayOf(day) * Time.MINUTES_PER_DAY + minute;
       band = bands.weekBand[index] as number;
-      runEndLocal = day * MS_PER_DAY + (bands.runEnd[index] as number) * MS_PER_MINUTE;
+      runEndLocal = day * Time.MS_PER_DAY + (bands.runEnd[index] as number) * Time.MS_PER_MINUTE;
     }
     const pieceEnd = Math.min(t + (runEndLocal - local), bands.offsets.nextCheckMs(t), endMs);
     // Second i of the call starts at startMs + 1000·i; the seconds starting before pieceEnd are
     // ceil((pieceEnd − startMs) / 1000), so each second is counted once, in the piece it starts in.
-    const upTo = Math.ceil((pieceEnd - startMs) / MS_PER_SECOND);
+    const upTo = Math.ceil((pieceEnd - startMs) / Time.MS_PER_SECOND);
     const pieceSec = upTo - countedSec;
     countedSec = upTo;
     if (pieceSec > 0) {
-      const last = bandOrder.length - 1;
-      if (last >= 0 && bandOrder[last] === band) seconds[last] = (seconds[last] as number) + pieceSec;
-      else {
-        bandOrder.push(band);
-        seconds.push(pieceSec);
+      if (count > 0 && bandOrder[count - 1] === band) {
+        seconds[count - 1] = (seconds[count - 1] as number) + pieceSec;
+      } else {
+        bandOrder[count] = band;
+        seconds[count] = pieceSec;
+        count++;
       }
     }
     t = pieceEnd;
   }
   // The increments' extra seconds go to the band the call ended in.
-  const lastIndex = seconds.length - 1;
-  seconds[lastIndex] = (seconds[lastIndex] as number) + (chargedSec - durationSec);
+  seconds[count - 1] = (seconds[count - 1] as number) + (chargedSec - durationSec);
+  out.partCount = count;
+}
 
-  const bandCount = bands.names.length;
-  const unitSeconds = voice.unitSeconds[slot] as bigint;
-  const parts: BandPart[] = [];
-  let cumulative = 0n;
-  let roundedSoFar = 0n;
-  for (let k = 0; k < bandOrder.length; k++) {
-    const band = bandOrder[k] as number;
-    cumulative += (voice.unitPricePico[slot * bandCount + band] as bigint) * BigInt(seconds[k] as number);
-    const rounded = divideRounded(cumulative, unitSeconds, 'half-up');
-    parts.push({
-      band: bands.names[band] as string,
-      seconds: seconds[k] as number,
-      amountPico: rounded - roundedSoFar,
-    });
+/**
+ * The 'split' amounts in numbers: N_k = Σ_{j ≤ k} price_j × seconds_j, part k = round(N_k / U) −
+ * round(N_{k−1} / U) (chargeCall's step 4). Exact while N_k ≤ 2^53 − 1 − U − connect fee, which
+ * is checked after each step: a product or sum whose true value is 2^53 or more rounds to a
+ * number ≥ 2^53 (rounding is monotonic and 2^53 is a number), so it fails the check, and one that
+ * passes was exact. The bound leaves room for the division (divideHalfUpExact needs N + U ≤
+ * 2^53 − 1) and for adding the fee: round(N / U) ≤ N. Returns false when the bigint path must run.
+ */
+function splitInNumbers(
+  voice: CompiledVoice,
+  slot: number,
+  bandCount: number,
+  out: CallChargeScratch,
+): boolean {
+  const numbers = voice.numbers;
+  const slotRecord = slot * Slot.FIELDS;
+  if (numbers.bySlot[slotRecord + Slot.LIMITS_SAFE] !== 1) return false;
+  const unitSeconds = numbers.bySlot[slotRecord + Slot.UNIT_SECONDS] as number;
+  const largestSum =
+    Number.MAX_SAFE_INTEGER - unitSeconds - (numbers.bySlot[slotRecord + Slot.CONNECT_FEE_PICO] as number);
+  let cumulative = 0;
+  let roundedSoFar = 0;
+  for (let k = 0; k < out.partCount; k++) {
+    const index = slot * bandCount + (out.partBand[k] as number);
+    const price = numbers.byPrice[index * Price.FIELDS + Price.UNIT_PICO] as number;
+    if (price < 0) return false;
+    cumulative += price * (out.partSeconds[k] as number);
+    if (!(cumulative <= largestSum)) return false;
+    const rounded = divideHalfUpExact(cumulative, unitSeconds);
+    out.partAmountPico[k] = rounded - roundedSoFar;
     roundedSoFar = rounded;
   }
-  return parts;
+  finishInNumbers(numbers.bySlot, slotRecord, roundedSoFar, out);
+  return true;
+}
+
+/** The 'split' amounts in bigint, the same formula as splitInNumbers. */
+function splitInBigInt(voice: CompiledVoice, slot: number, bandCount: number, out: CallChargeScratch): void {
+  const unitSeconds = voice.unitSeconds[slot] as bigint;
+  let cumulative = 0n;
+  let roundedSoFar = 0n;
+  for (let k = 0; k < out.partCount; k++) {
+    const band = out.partBand[k] as number;
+    cumulative +=
+      (voice.unitPricePico[slot * bandCount + band] as bigint) * big(out.partSeconds[k] as number);
+    const rounded = divideRounded(cumulative, unitSeconds, 'half-up');
+    out.partAmountPicoBig[k] = rounded - roundedSoFar;
+    roundedSoFar = rounded;
+  }
+  finishInBigInt(voice, slot, roundedSoFar, out);
+}
+
+/**
+ * round(numerator / denominator) half-up, for whole numbers numerator ≥ 0 and denominator ≥ 1
+ * with numerator + denominator ≤ 2^53 − 1: the same as divideRounded(…, 'half-up') on bigints.
+ *
+ * The floating-point quotient is within one of the true one (its error is below half a unit in
+ * the last place of a number < 2^53, so below 1), so its floor q is the true quotient or one off.
+ * q × denominator ≤ numerator + denominator ≤ 2^53 − 1 is exact, so the remainder is exact and
+ * moves q to the true quotient when it was off. Then half-up: round up when 2 × remainder ≥
+ * denominator. Example: 71 / 60: q = 1, remainder 11, 22 < 60: 1. 90 / 60: remainder 30, 60 ≥ 60: 2.
+ */
+function divideHalfUpExact(numerator: number, denominator: number): number {
+  let quotient = Math.floor(numerator / denominator);
+  let remainder = numerator - quotient * denominator;
+  if (remainder < 0) {
+    quotient -= 1;
+    remainder += denominator;
+  } else if (remainder >= denominator) {
+    quotient += 1;
+    remainder -= denominator;
+  }
+  return 2 * remainder >= denominator ? quotient + 1 : quotient;
 }
 
 function checkCall(number: string, durationSec: number, startMs: number): void {
@@ -389,7 +893,7 @@ function checkCall(number: string, durationSec: number, startMs: number): void {
       },
     );
   }
-  if (!Number.isSafeInteger(startMs) || startMs < MIN_INSTANT_MS || startMs > MAX_INSTANT_MS) {
+  if (!Number.isSafeInteger(startMs) || startMs < Time.MIN_INSTANT_MS || startMs > Time.MAX_INSTANT_MS) {
     throw fail(
       TariffErrors.invalid_usage,
       `startMs must be an instant between 1900 and 2199, got ${startMs}`,
@@ -399,10 +903,20 @@ function checkCall(number: string, durationSec: number, startMs: number): void {
     );
   }
   // The call's end must be an instant too: 2199 is the last year, and durations stay safe integers.
-  if (startMs + durationSec * MS_PER_SECOND > MAX_INSTANT_MS) {
+  if (startMs + durationSec * Time.MS_PER_SECOND > Time.MAX_INSTANT_MS) {
     throw fail(TariffErrors.invalid_usage, `the call ends after 2199 (durationSec ${durationSec})`, {
       field: 'durationSec',
     });
+  }
+}
+
+function checkCurrencyIndex(tariff: CompiledTariff, index: number): void {
+  if (!Number.isInteger(index) || index < 0 || index >= tariff.currencies.length) {
+    throw fail(
+      TariffErrors.invalid_usage,
+      `currency index ${index} is not one of tariff ${tariff.id}'s ${tariff.currencies.length} currencies`,
+      { field: 'currency' },
+    );
   }
 }
 

@@ -43,6 +43,17 @@ import { validateTariff } from './validate.js';
 /** The largest U' (see CompiledVoice.reducedPricePico) with a precomputed remainder table. */
 const MAX_REMAINDER_TABLE = 3600n;
 
+/**
+ * Hours in CompiledBands.bandByHour: 16 384, about 22 months of distinct hours, 128 kB. A power of
+ * two, so the slot is a mask of the hour number.
+ */
+export const BAND_CACHE_HOURS = 1 << 14;
+/** No hour: the key of an empty bandByHour slot (hours of 1900-2199 are far from -2^31). */
+const NO_HOUR = -0x80000000;
+
+/** 2^53 − 1: every whole number up to it, and no further, is exact in a JavaScript number. */
+const MAX_SAFE_PICO = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** Which band each instant is in: see `bandAt` in charge.ts for how it is read. */
 export interface CompiledBands {
   /** Band names by index; index 0 is the default band. */
@@ -57,6 +68,13 @@ export interface CompiledBands {
    * ends: the next minute with another band, or midnight. Split charging jumps run to run.
    */
   readonly runEnd: Uint16Array;
+  /**
+   * A cache of the band of whole UTC hours, filled by bandAt (charge.ts) as it meets them: hour h
+   * lives in slot s = h mod BAND_CACHE_HOURS as the pair [2s] = h, [2s + 1] = its band, or -1 when
+   * the band may change within the hour. Like the offset cache, it changes no result, only how
+   * fast it is found.
+   */
+  readonly bandByHour: Int32Array;
   /** Band index of holidays, -1 without a holiday band. */
   readonly holidayBand: number;
   /** holidayBits[day - holidayFirstDay] is 1 when local day number `day` is a holiday. */
@@ -103,7 +121,84 @@ export interface CompiledVoice {
    * (a price per more than an hour with an awkward amount), where charging calls divideRounded.
    */
   readonly remainderPico: ReadonlyArray<readonly bigint[] | undefined>;
+  /** The same prices as safe-integer numbers, for charging without bigint (see VoiceNumbers). */
+  readonly numbers: VoiceNumbers;
 }
+
+/**
+ * Number copies of the voice price tables, with the bounds below which charging in JavaScript
+ * numbers gives exactly the bigint result.
+ *
+ * Why. A bigint multiplication allocates and costs about as much as the whole rest of a call's
+ * charge, yet almost every amount is far below 2^53 − 1 pico-units (9 007.199254740991 major
+ * units). A number holds every whole number up to 2^53 − 1 exactly, and +, −, × of whole numbers
+ * are exact as long as the true result stays within that range. So charging works in numbers
+ * when every intermediate provably stays below 2^53 − 1, and in bigint otherwise (chargeCallInto
+ * in charge.ts); the two give the same amounts, which the tests check on random tariffs.
+ *
+ * The bound for 'start' pricing. The amount is p' × q + R[r] (+ connect fee), with p', q, R[r]
+ * as in CompiledVoice.reducedPricePico. Every term is non-negative, so when
+ *
+ *     q ≤ maxWholeUnits = floor((2^53 − 1 − max R − connectFee) / p')
+ *
+ * then p' × q ≤ 2^53 − 1 − max R − connectFee and every partial sum is at most 2^53 − 1: exact.
+ * Example: 0.07 per 60 s has p' = 3 500 000 000, max R = round(3 500 000 000 × 2 / 3) =
+ * 2 333 333 333; with no fee, q ≤ (9 007 199 254 740 991 − 2 333 333 333) / 3 500 000 000
+ * = 2 573 484.83…, so calls up to 2 573 484 × 3 s + 2 s (about 89 days) are charged in numbers.
+ *
+ * 'split' pricing checks its running sums as it goes instead (charge.ts), since the parts'
+ * seconds are only known per call.
+ */
+export interface VoiceNumbers {
+  /**
+   * One record of SLOT_FIELDS numbers per slot (slot × SLOT_FIELDS + field). Records rather than
+   * one array per field, because a call reads most fields of one slot: in one array they are
+   * one or two cache lines and one base pointer, where ten arrays were ten of each.
+   */
+  readonly bySlot: Float64Array;
+  /** One record of PRICE_FIELDS numbers per slot × bandCount + band, the same way. */
+  readonly byPrice: Float64Array;
+  /** Every remainder table (remainderPico) as numbers, one after another; see PRICE_REMAINDER_START. */
+  readonly remainderPico: Float64Array;
+}
+
+/** 1 when the zone has a rate in the currency (CompiledVoice.hasRate), else 0. */
+export const SLOT_HAS_RATE = 0;
+export const SLOT_FIRST_SEC = 1;
+export const SLOT_NEXT_SEC = 2;
+/** unitSeconds (validation keeps it a safe integer). */
+export const SLOT_UNIT_SECONDS = 3;
+/** connectFeePico, or -1 when it is not a safe integer. */
+export const SLOT_CONNECT_FEE_PICO = 4;
+/**
+ * minimumPico, -1 for no minimum. When the minimum is not a safe integer, SLOT_LIMITS_SAFE is 0:
+ * every answered call would cost at least that much, beyond 2^53 − 1.
+ */
+export const SLOT_MINIMUM_PICO = 5;
+/**
+ * maximumPico, -1 for no maximum. A maximum above 2^53 − 1 is also -1 here: an amount computed
+ * in numbers is at most 2^53 − 1, so it can never reach that maximum.
+ */
+export const SLOT_MAXIMUM_PICO = 6;
+/** 1 when the connect fee and the minimum are safe integers, so numbers may be used at all. */
+export const SLOT_LIMITS_SAFE = 7;
+export const SLOT_FIELDS = 8;
+
+/** U' (exactEverySec). */
+export const PRICE_EVERY_SEC = 0;
+/**
+ * The largest whole-part multiplier q charged in numbers, or -1 where the price is always
+ * charged in bigint: p', R or the connect fee is not a safe integer, the minimum is not, or U' is
+ * above 3600 and has no remainder table.
+ */
+export const PRICE_MAX_WHOLE_UNITS = 1;
+/** p' (reducedPricePico) where PRICE_MAX_WHOLE_UNITS ≥ 0, else 0. */
+export const PRICE_REDUCED_PICO = 2;
+/** Where R[0] of this price's remainder table is in VoiceNumbers.remainderPico (R[r] at start + r). */
+export const PRICE_REMAINDER_START = 3;
+/** unitPricePico, or -1 when it is not a safe integer ('split' pricing multiplies it out). */
+export const PRICE_UNIT_PICO = 4;
+export const PRICE_FIELDS = 5;
 
 /** Tiered or flat unit prices; a flat price is one open-ended tier. */
 export interface CompiledPricing {
@@ -244,6 +339,22 @@ function compileVoice(
   const remainderPico = new Array<readonly bigint[] | undefined>(slots * bandCount).fill(undefined);
   // One table per distinct (p', U'): most rates share a few unit lengths and prices.
   const remainderTables = new Map<string, readonly bigint[]>();
+  // Where each distinct remainder table starts in the concatenated number table.
+  const remainderStarts = new Map<readonly bigint[], number>();
+  const remainderNumbers: number[] = [];
+  const bySlot = new Float64Array(slots * SLOT_FIELDS);
+  const byPrice = new Float64Array(slots * bandCount * PRICE_FIELDS);
+  for (let slot = 0; slot < slots; slot++) {
+    bySlot[slot * SLOT_FIELDS + SLOT_UNIT_SECONDS] = 1;
+    bySlot[slot * SLOT_FIELDS + SLOT_MINIMUM_PICO] = -1;
+    bySlot[slot * SLOT_FIELDS + SLOT_MAXIMUM_PICO] = -1;
+    for (let band = 0; band < bandCount; band++) {
+      const record = (slot * bandCount + band) * PRICE_FIELDS;
+      byPrice[record + PRICE_EVERY_SEC] = 1;
+      byPrice[record + PRICE_MAX_WHOLE_UNITS] = -1;
+      byPrice[record + PRICE_UNIT_PICO] = -1;
+    }
+  }
 
   for (const rate of voice.rates) {
     const slot = (zoneIndex.get(rate.zone) as number) * currencies.length + currencies.indexOf(rate.currency);
@@ -255,6 +366,19 @@ function compileVoice(
     connectFeePico[slot] = pico(rate.connectFee);
     if (rate.minimumCharge !== undefined) minimumPico[slot] = pico(rate.minimumCharge);
     if (rate.maximumCharge !== undefined) maximumPico[slot] = pico(rate.maximumCharge);
+    const fee = connectFeePico[slot] as bigint;
+    const minimum = minimumPico[slot] as bigint;
+    const maximum = maximumPico[slot] as bigint;
+    const limitsSafe = fee <= MAX_SAFE_PICO && minimum <= MAX_SAFE_PICO;
+    const slotRecord = slot * SLOT_FIELDS;
+    bySlot[slotRecord + SLOT_HAS_RATE] = 1;
+    bySlot[slotRecord + SLOT_FIRST_SEC] = rate.increments.firstSec;
+    bySlot[slotRecord + SLOT_NEXT_SEC] = rate.increments.nextSec;
+    bySlot[slotRecord + SLOT_UNIT_SECONDS] = rate.unitSeconds;
+    bySlot[slotRecord + SLOT_CONNECT_FEE_PICO] = safeNumber(fee);
+    bySlot[slotRecord + SLOT_MINIMUM_PICO] = safeNumber(minimum);
+    bySlot[slotRecord + SLOT_MAXIMUM_PICO] = safeNumber(maximum);
+    bySlot[slotRecord + SLOT_LIMITS_SAFE] = limitsSafe ? 1 : 0;
     for (let band = 0; band < bandCount; band++) {
       const price = pico(bandPrice(rate, band, bandIndex));
       const g = gcd(price, seconds);
@@ -275,6 +399,26 @@ function compileVoice(
         }
         remainderPico[index] = table;
       }
+      const record = index * PRICE_FIELDS;
+      byPrice[record + PRICE_EVERY_SEC] = Number(every);
+      byPrice[record + PRICE_UNIT_PICO] = safeNumber(price);
+      const remainders = remainderPico[index];
+      if (!limitsSafe || remainders === undefined || reduced > MAX_SAFE_PICO) continue;
+      // The largest R is the last one: p' × r / U' grows with r. R[r] ≤ p' (it is p' × r / U'
+      // rounded, with r < U'), so a safe p' makes the whole table safe.
+      const largestRemainder = remainders[remainders.length - 1] as bigint;
+      const headroom = MAX_SAFE_PICO - largestRemainder - fee;
+      if (headroom < 0n) continue;
+      let start = remainderStarts.get(remainders);
+      if (start === undefined) {
+        start = remainderNumbers.length;
+        for (const value of remainders) remainderNumbers.push(Number(value));
+        remainderStarts.set(remainders, start);
+      }
+      byPrice[record + PRICE_MAX_WHOLE_UNITS] =
+        reduced === 0n ? Number.MAX_SAFE_INTEGER : Number(headroom / reduced);
+      byPrice[record + PRICE_REDUCED_PICO] = Number(reduced);
+      byPrice[record + PRICE_REMAINDER_START] = start;
     }
   }
   return {
@@ -292,6 +436,7 @@ function compileVoice(
     reducedPricePico,
     exactEverySec,
     remainderPico,
+    numbers: { bySlot, byPrice, remainderPico: Float64Array.from(remainderNumbers) },
   };
 }
 
@@ -322,6 +467,7 @@ function compileBands(definition: TariffDefinition): CompiledBands {
       offsets,
       weekBand,
       runEnd,
+      bandByHour: emptyBandCache(),
       holidayBand: -1,
       holidayFirstDay: 0,
       holidayBits: new Uint8Array(0),
@@ -359,10 +505,17 @@ function compileBands(definition: TariffDefinition): CompiledBands {
     offsets,
     weekBand,
     runEnd,
+    bandByHour: emptyBandCache(),
     holidayBand,
     holidayFirstDay,
     holidayBits,
   };
+}
+
+function emptyBandCache(): Int32Array {
+  const cache = new Int32Array(2 * BAND_CACHE_HOURS);
+  for (let slot = 0; slot < cache.length; slot += 2) cache[slot] = NO_HOUR;
+  return cache;
 }
 
 /** runEnd[m] for each day, filled backwards: the run ends where the next minute's band differs. */
@@ -391,6 +544,11 @@ function compilePricing(pricing: Pricing): CompiledPricing {
 /** Validated money text in pico-units: "0.0125" → 12 500 000 000n. */
 function pico(text: string): bigint {
   return parseDecimal(text, RATED_SCALE);
+}
+
+/** `value` as a number when it is a safe integer (so exact), else -1 (prices are never negative). */
+function safeNumber(value: bigint): number {
+  return value >= 0n && value <= MAX_SAFE_PICO ? Number(value) : -1;
 }
 
 function gcd(a: bigint, b: bigint): bigint {

@@ -5,7 +5,9 @@
  * arguments.
  *
  * Typical use: validateTariff(definition) to show an author every problem; compileTariff(definition)
- * once per tariff version; then chargeCall / chargeData / chargeEvent per usage record.
+ * once per tariff version; then chargeCall / chargeData / chargeEvent per usage record. Hot paths
+ * (batch rating) use chargeCallInto with a reused CallChargeScratch instead of chargeCall: the same
+ * charge, allocation-free, in exact safe-integer numbers when they suffice.
  */
 export {
   STANDARD_BAND,
@@ -51,9 +53,16 @@ export {
   type CompiledPricing,
   type CompiledDataRate,
   type CompiledEventPrice,
+  type VoiceNumbers,
 } from './compile.js';
 export {
   chargeCall,
+  chargeCallInto,
+  chargeCallIntoBigInt,
+  newCallChargeScratch,
+  callAmountPico,
+  tariffCurrencyIndex,
+  type CallChargeScratch,
   chargeData,
   chargeEvent,
   chargedSeconds,

@@ -1,0 +1,664 @@
+/**
+ * Rating one usage event: the one pure rating core that batch rating and online charging share.
+ *
+ *     rateUsage(plan, usage, state, out)   plan + event + counters in → charge + draws out
+ *
+ * It reads counters through `state` and never writes them: the allowance draws and the tier
+ * counter update are in `out`, and applyRating (or the caller) writes them. Same plan, same
+ * usage, same counters → the same result, always.
+ *
+ * Order of operations (docs/rating.md has the long form):
+ *   1. the service's price: the plan prices the usage service, the event is inside the plan's
+ *      range and a tariff version is in force at the event's start (else reject 'no_offer' or
+ *      'rating_failed');
+ *   2. the zone: voice by longest prefix of the called number; when roaming (visitedMccMnc), the
+ *      roaming zone of the visited network prices the event instead (and selects allowances);
+ *   3. allowances, in the plan's priority order, each in its period at the event's start:
+ *      an allowance covers the event when its zones include the rated zone (home data and events
+ *      have no zone: only allowances without zones cover them); it gives min(units left in the
+ *      event, units left in the counter). A call is drawn per second, data per byte, events per
+ *      event, before any increment or block rounding;
+ *   4. the tariff prices the rest (the chargeable part):
+ *      voice: the chargeable part starts at startMs + covered seconds (that instant picks the
+ *      band), increments apply to the chargeable seconds only, then the band price, the connect
+ *      fee, minimum and maximum (a fully covered call costs nothing, not even a connect fee);
+ *      data: chargeable bytes rounded up to whole blocks, blocks priced by the tiers, with the
+ *      blocks counted earlier in the billing month (tier counter) as the prior units;
+ *      events: chargeable events priced by the tiers (counted likewise), or by the event's own
+ *      price (content purchases priced in the event).
+ *
+ * Speed. Nothing is allocated on the common path: the result object is reused, the prefix match
+ * and the call charge write into module scratch objects (the tariff core's chargeCallInto), tier
+ * amounts are numbers checked against the safe-integer bounds precomputed in fast-tariff.ts, and
+ * strings are only built for rejects and traces. When a number could be inexact, bigint takes
+ * over (chargeCallInto's own fallback, the tariff core's priceUnits and chargeEvent): same rules,
+ * same result, slower.
+ */
+import {
+  chargeCallInto,
+  chargeEvent,
+  longestPrefix,
+  newCallChargeScratch,
+  priceUnits,
+  type BandPart,
+  type CallChargeScratch,
+  type CompiledTariff,
+  type PrefixMatch,
+} from '../catalog/index.js';
+import type { UsageInput } from '../usage/index.js';
+import { PRICING_FLAT, PRICING_GRADUATED, type FastPricing } from './fast-tariff.js';
+import {
+  KIND_DATA,
+  KIND_EVENT,
+  KIND_VOICE,
+  type CounterReading,
+  type PlanAllowance,
+  type PlanTariffVersion,
+  type RatingFailure,
+  type RatingPlan,
+  type RatingState,
+  type RatingResult,
+  type ServicePlan,
+  type TierCounterRef,
+  type WritableRatingState,
+} from './model.js';
+
+const MS_PER_SECOND = 1000;
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+/** Module scratch objects: the prefix match and counter reads write into them. */
+const match: PrefixMatch = { zone: -1, length: 0 };
+const reading: CounterReading = { grantedUnits: 0, usedUnits: 0 };
+const scratch: CallChargeScratch = newCallChargeScratch();
+
+/** The plan's price for a usage service. */
+function servicePlanOf(plan: RatingPlan, service: string): ServicePlan | undefined {
+  switch (service) {
+    case 'voice':
+      return plan.voice;
+    case 'data':
+      return plan.data;
+    case 'sms':
+      return plan.sms;
+    case 'mms':
+      return plan.mms;
+    case 'content':
+      return plan.content;
+    case 'iot':
+      return plan.iot;
+    default:
+      return undefined;
+  }
+}
+
+/** Rates one event into `out` (reset first) and returns it. See the module comment. */
+export function rateUsage(
+  plan: RatingPlan,
+  usage: UsageInput,
+  state: RatingState,
+  out: RatingResult,
+): RatingResult {
+  out.reset();
+  out.plan = plan;
+  out.currency = plan.currency;
+  const service = servicePlanOf(plan, usage.service);
+  if (service === undefined) {
+    return reject(
+      out,
+      'no_offer',
+      'service_not_priced',
+      () => `the plan ${plan.planOfferCode} prices no ${String(usage.service)} usage`,
+    );
+  }
+  out.servicePlan = service;
+  const ms = usage.startMs;
+  if (!Number.isSafeInteger(ms))
+    return reject(out, 'rating_failed', 'invalid_usage', () => `startMs ${ms} is not an instant`);
+  if (ms < plan.fromMs || ms >= plan.toMs || ms < service.fromMs || ms >= service.toMs) {
+    return reject(
+      out,
+      'no_offer',
+      'outside_plan',
+      () =>
+        `the event at ${new Date(ms).toISOString()} is outside the range of ${service.offerCode} version ${service.offerVersionId}`,
+    );
+  }
+  const version = versionAt(service, ms);
+  if (version === undefined) {
+    return reject(
+      out,
+      'rating_failed',
+      'no_tariff_version',
+      () => `tariff ${service.tariffCode} has no version in force at ${new Date(ms).toISOString()}`,
+    );
+  }
+  out.tariffVersion = version;
+  switch (usage.service) {
+    case 'voice':
+      return rateVoice(service, version, usage, state, out);
+    case 'data':
+      return rateData(service, version, usage, state, out);
+    case 'iot':
+      return usage.eventType !== undefined || usage.count > 0
+        ? rateEvent(service, version, usage, state, out)
+        : rateData(service, version, usage, state, out);
+    default:
+      return rateEvent(service, version, usage, state, out);
+  }
+}
+
+function versionAt(service: ServicePlan, ms: number): PlanTariffVersion | undefined {
+  const versions = service.versions;
+  for (let i = 0; i < versions.length; i++) {
+    const version = versions[i] as PlanTariffVersion;
+    if (ms >= version.fromMs && ms < version.toMs) return version;
+  }
+  return undefined;
+}
+
+function reject(
+  out: RatingResult,
+  reason: 'no_offer' | 'rating_failed',
+  failure: RatingFailure,
+  message: () => string,
+): RatingResult {
+  out.outcome = 'reject';
+  out.rejectReason = reason;
+  out.failure = failure;
+  out.failureMessage = message();
+  out.drawCount = 0;
+  out.tierCounter = undefined;
+  out.amountPico = 0;
+  out.amountIsBig = false;
+  out.amountPicoBig = undefined;
+  return out;
+}
+
+/** The roaming zone of the event: -1 at home, -2 for an unknown network (out is rejected). */
+function roamingZoneOf(version: PlanTariffVersion, usage: UsageInput, out: RatingResult): number {
+  const network = usage.visitedMccMnc;
+  if (network === undefined) {
+    if (usage.roaming) {
+      reject(
+        out,
+        'rating_failed',
+        'roaming_without_network',
+        () => 'the event is marked roaming but names no visited network (visitedMccMnc)',
+      );
+      return -2;
+    }
+    return -1;
+  }
+  const zone = version.view.compiled.roamingZoneOf.get(network);
+  if (zone === undefined) {
+    reject(
+      out,
+      'rating_failed',
+      'unknown_network',
+      () => `visited network ${network} is in no roaming zone of tariff ${out.servicePlan?.tariffCode}`,
+    );
+    return -2;
+  }
+  out.roamingZone = zone;
+  return zone;
+}
+
+/**
+ * Draws `units` from the allowances in priority order; returns the units left uncovered.
+ * `covers[a × stride + zone + 1]` says whether allowance a covers the rated zone.
+ */
+function drawAllowances(
+  list: readonly PlanAllowance[],
+  covers: Uint8Array,
+  stride: number,
+  zonePlusOne: number,
+  ms: number,
+  units: number,
+  state: RatingState,
+  out: RatingResult,
+): number {
+  let left = units;
+  for (let a = 0; a < list.length && left > 0; a++) {
+    const allowance = list[a] as PlanAllowance;
+    if (ms < allowance.fromMs || ms >= allowance.toMs) continue;
+    if (covers[a * stride + zonePlusOne] !== 1) continue;
+    const calendar = allowance.calendar;
+    const periodIndex = calendar.indexAt(ms);
+    const periodStartMs = calendar.startAt(ms);
+    state.readAllowance(allowance, periodIndex, periodStartMs, reading);
+    const remaining = reading.grantedUnits - reading.usedUnits;
+    if (remaining <= 0) continue;
+    const take = remaining < left ? remaining : left;
+    out.addDraw(allowance, periodIndex, periodStartMs, take);
+    left -= take;
+  }
+  out.coveredUnits = units - left;
+  out.chargeableUnits = left;
+  return left;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Voice
+
+function isDigits(text: string): boolean {
+  const n = text.length;
+  if (n === 0 || n > 15) return false;
+  for (let i = 0; i < n; i++) if ((text.charCodeAt(i) - 48) >>> 0 > 9) return false;
+  return true;
+}
+
+function rateVoice(
+  service: ServicePlan,
+  version: PlanTariffVersion,
+  usage: UsageInput,
+  state: RatingState,
+  out: RatingResult,
+): RatingResult {
+  out.kind = KIND_VOICE;
+  out.unit = 'second';
+  const view = version.view;
+  const tariff = view.compiled;
+  const voice = tariff.voice;
+  if (voice === undefined) {
+    return reject(out, 'rating_failed', 'no_rate', () => `tariff ${service.tariffCode} has no voice rates`);
+  }
+  const number = usage.calledNumber;
+  if (number === undefined || !isDigits(number)) {
+    return reject(
+      out,
+      'rating_failed',
+      'invalid_usage',
+      () => `calledNumber ${JSON.stringify(number)} is not 1 to 15 E.164 digits`,
+    );
+  }
+  const duration = usage.durationSec;
+  if (!Number.isSafeInteger(duration) || duration < 0) {
+    return reject(
+      out,
+      'rating_failed',
+      'invalid_usage',
+      () => `durationSec ${duration} is not a whole number of seconds ≥ 0`,
+    );
+  }
+  out.calledNumber = number;
+  longestPrefix(voice.trie, number, match);
+  if (match.zone < 0) {
+    return reject(
+      out,
+      'rating_failed',
+      'no_route',
+      () => `no prefix of tariff ${service.tariffCode} matches ${number}`,
+    );
+  }
+  out.zone = match.zone;
+  out.matchedPrefixLength = match.length;
+  const roaming = roamingZoneOf(version, usage, out);
+  if (roaming === -2) return out;
+  const rated = roaming >= 0 ? roaming : match.zone;
+  const slot = rated * tariff.currencies.length + view.currencyIndex;
+  if (voice.hasRate[slot] !== 1) {
+    return reject(
+      out,
+      'rating_failed',
+      'no_rate',
+      () => `tariff ${service.tariffCode} has no ${view.currency} voice rate for zone ${tariff.zones[rated]}`,
+    );
+  }
+  out.slot = slot;
+  out.units = duration;
+  const first = voice.firstSec[slot] as number;
+  const next = voice.nextSec[slot] as number;
+  out.firstSec = first;
+  out.nextSec = next;
+
+  const ms = usage.startMs;
+  const left =
+    duration > 0 && service.allowancesSeconds.length > 0
+      ? drawAllowances(
+          service.allowancesSeconds,
+          version.coversSeconds,
+          tariff.zones.length + 1,
+          rated + 1,
+          ms,
+          duration,
+          state,
+          out,
+        )
+      : setChargeable(out, duration);
+  if (left === 0) return out;
+
+  // The chargeable part is priced by the tariff core as a call of its own that starts where the
+  // allowance stopped covering: its band, increments, connect fee and limits are the tariff's.
+  const chargeStart = ms + (duration - left) * MS_PER_SECOND;
+  let charge: CallChargeScratch;
+  try {
+    charge = chargeCallInto(
+      tariff,
+      number,
+      chargeStart,
+      left,
+      view.currencyIndex,
+      usage.visitedMccMnc,
+      scratch,
+    );
+  } catch (error) {
+    return reject(
+      out,
+      'rating_failed',
+      'charge_error',
+      () => `tariff ${service.tariffCode}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  out.band = charge.band;
+  out.chargedUnits = charge.chargedSec;
+  out.limit = charge.limit;
+  if (charge.amountsAreBig) {
+    out.connectFeePico = Number(charge.connectFeePicoBig);
+    setAmount(out, charge.amountPicoBig);
+  } else {
+    out.connectFeePico = charge.connectFeePico;
+    out.amountPico = charge.amountPico;
+  }
+  if (charge.partCount > 1) out.callParts = bandParts(tariff, charge);
+  return out;
+}
+
+/** The band parts of a call that crossed bands ('split'): only these calls allocate, for the trace. */
+function bandParts(tariff: CompiledTariff, charge: CallChargeScratch): BandPart[] {
+  const parts: BandPart[] = [];
+  for (let k = 0; k < charge.partCount; k++) {
+    parts.push({
+      band: tariff.bands.names[charge.partBand[k] as number] as string,
+      seconds: charge.partSeconds[k] as number,
+      amountPico: charge.amountsAreBig
+        ? (charge.partAmountPicoBig[k] as bigint)
+        : BigInt(charge.partAmountPico[k] as number),
+    });
+  }
+  return parts;
+}
+
+function setChargeable(out: RatingResult, units: number): number {
+  out.coveredUnits = 0;
+  out.chargeableUnits = units;
+  return units;
+}
+
+function setAmount(out: RatingResult, amount: bigint): void {
+  if (amount >= -9007199254740991n && amount <= 9007199254740991n) {
+    out.amountPico = Number(amount);
+    out.amountIsBig = false;
+    out.amountPicoBig = undefined;
+  } else {
+    out.amountPico = 0;
+    out.amountIsBig = true;
+    out.amountPicoBig = amount;
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Data
+
+function rateData(
+  service: ServicePlan,
+  version: PlanTariffVersion,
+  usage: UsageInput,
+  state: RatingState,
+  out: RatingResult,
+): RatingResult {
+  out.kind = KIND_DATA;
+  out.unit = 'byte';
+  const bytes = usage.volumeUpBytes + usage.volumeDownBytes;
+  if (!Number.isSafeInteger(bytes) || usage.volumeUpBytes < 0 || usage.volumeDownBytes < 0) {
+    return reject(
+      out,
+      'rating_failed',
+      'invalid_usage',
+      () =>
+        `volumes ${usage.volumeUpBytes} + ${usage.volumeDownBytes} bytes are not whole bytes ≥ 0 below 2^53`,
+    );
+  }
+  const zone = roamingZoneOf(version, usage, out);
+  if (zone === -2) return out;
+  const rate = version.view.dataByZone[zone + 1];
+  if (rate === undefined) {
+    return reject(
+      out,
+      'rating_failed',
+      'no_rate',
+      () =>
+        `tariff ${service.tariffCode} has no ${out.currency} data rate ${zone < 0 ? 'at home' : `in roaming zone ${version.view.compiled.zones[zone]}`}`,
+    );
+  }
+  out.units = bytes;
+  out.blockBytes = rate.blockBytes;
+  const ms = usage.startMs;
+  const left =
+    bytes > 0 && service.allowancesBytes.length > 0
+      ? drawAllowances(
+          service.allowancesBytes,
+          version.coversBytes,
+          version.view.compiled.zones.length + 1,
+          zone + 1,
+          ms,
+          bytes,
+          state,
+          out,
+        )
+      : setChargeable(out, bytes);
+  if (left === 0) return out;
+  // Whole blocks, rounded up: ceil(left / blockBytes), exactly in safe integers.
+  const block = rate.blockBytes;
+  // (A float quotient can be one off for huge values: the remainder check corrects it.)
+  let blocks = Math.floor(left / block);
+  let rest = left - blocks * block;
+  if (rest < 0) {
+    blocks -= 1;
+    rest += block;
+  } else if (rest >= block) {
+    blocks += 1;
+    rest -= block;
+  }
+  if (rest > 0) blocks += 1;
+  out.chargedUnits = blocks * block;
+  return priceTiered(rate.pricing, blocks, version.dataTier[zone + 1], ms, state, out);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Events
+
+function rateEvent(
+  service: ServicePlan,
+  version: PlanTariffVersion,
+  usage: UsageInput,
+  state: RatingState,
+  out: RatingResult,
+): RatingResult {
+  out.kind = KIND_EVENT;
+  out.unit = 'event';
+  const count = usage.count;
+  if (!Number.isSafeInteger(count) || count < 0) {
+    return reject(out, 'rating_failed', 'invalid_usage', () => `count ${count} is not a whole number ≥ 0`);
+  }
+  const eventType = usage.eventType ?? usage.service;
+  out.eventType = eventType;
+  const zone = roamingZoneOf(version, usage, out);
+  if (zone === -2) return out;
+  const rates = version.events.get(eventType);
+  const price = rates === undefined ? undefined : rates.prices[zone + 1];
+  if (rates === undefined || price === undefined) {
+    return reject(
+      out,
+      'rating_failed',
+      'no_rate',
+      () =>
+        `tariff ${service.tariffCode} has no ${out.currency} price for event ${JSON.stringify(eventType)} ${zone < 0 ? 'at home' : `in roaming zone ${version.view.compiled.zones[zone]}`}`,
+    );
+  }
+  out.units = count;
+  const ms = usage.startMs;
+  const left =
+    count > 0 && service.allowancesCount.length > 0
+      ? drawAllowances(
+          service.allowancesCount,
+          version.coversCount,
+          version.view.compiled.zones.length + 1,
+          zone + 1,
+          ms,
+          count,
+          state,
+          out,
+        )
+      : setChargeable(out, count);
+  out.chargedUnits = left;
+  if (left === 0) return out;
+  if (price.pricing === undefined) {
+    out.pricedInEvent = true;
+    try {
+      const charge = chargeEvent(version.view.compiled, {
+        eventType,
+        count: BigInt(left),
+        currency: out.currency,
+        ...(usage.visitedMccMnc === undefined ? {} : { visitedMccMnc: usage.visitedMccMnc }),
+        ...(usage.price === undefined ? {} : { price: usage.price }),
+      });
+      setAmount(out, charge.amountPico);
+      return out;
+    } catch (error) {
+      return reject(
+        out,
+        'rating_failed',
+        'currency',
+        () => `event ${eventType}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+  return priceTiered(price.pricing, left, rates.tiers[zone + 1], ms, state, out);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Tiers
+
+/**
+ * Prices `units` (blocks or events) by flat or tiered prices; tiered prices count the units of
+ * the billing month in `counter` (read as the prior units, updated by applyRating).
+ */
+function priceTiered(
+  pricing: FastPricing,
+  units: number,
+  counter: TierCounterRef | undefined,
+  ms: number,
+  state: RatingState,
+  out: RatingResult,
+): RatingResult {
+  const price = pricing.price;
+  if (pricing.mode === PRICING_FLAT) {
+    out.tierFirst = 0;
+    out.tierLast = 0;
+    if (pricing.safe && units <= (pricing.maxUnits[0] as number))
+      out.amountPico = units * (price[0] as number);
+    else setAmount(out, priceUnits(pricing.compiled, BigInt(units), 0n).amountPico);
+    return out;
+  }
+  let prior = 0;
+  if (counter !== undefined) {
+    const periodIndex = counter.calendar.indexAt(ms);
+    prior = state.tierPriorUnits(counter, periodIndex);
+    out.tierCounter = counter;
+    out.tierPeriodIndex = periodIndex;
+    out.tierPriorUnits = prior;
+    out.tierUnits = units;
+  }
+  const upTo = pricing.upTo;
+  const end = prior + units;
+  const tiers = upTo.length;
+  if (pricing.safe && Number.isSafeInteger(end)) {
+    if (pricing.mode === PRICING_GRADUATED) {
+      let amount = 0;
+      let low = 0;
+      let ok = true;
+      for (let k = 0; k < tiers; k++) {
+        const limit = upTo[k] as number;
+        const high = limit < 0 || end < limit ? end : limit;
+        const from = prior > low ? prior : low;
+        if (high > from) {
+          const inTier = high - from;
+          if (inTier > (pricing.maxUnits[k] as number)) {
+            ok = false;
+            break;
+          }
+          const part = inTier * (price[k] as number);
+          if (amount > MAX_SAFE - part) {
+            ok = false;
+            break;
+          }
+          amount += part;
+          if (out.tierFirst < 0) out.tierFirst = k;
+          out.tierLast = k;
+        }
+        if (limit < 0 || limit >= end) break;
+        low = limit;
+      }
+      if (ok) {
+        out.amountPico = amount;
+        return out;
+      }
+    } else {
+      // Volume: V(x) = x × price(tier of x); the charge is V(prior + units) − V(prior).
+      const before = tierOf(upTo, prior);
+      const after = tierOf(upTo, end);
+      if (end <= (pricing.maxUnits[after] as number) && prior <= (pricing.maxUnits[before] as number)) {
+        out.tierFirst = after;
+        out.tierLast = after;
+        out.amountPico = end * (price[after] as number) - prior * (price[before] as number);
+        return out;
+      }
+    }
+  }
+  // The bigint path: the tariff core's priceUnits, same rules.
+  const priced = priceUnits(pricing.compiled, BigInt(units), BigInt(prior));
+  out.tierFirst = -1;
+  out.tierLast = -1;
+  for (const part of priced.parts) {
+    if (out.tierFirst < 0) out.tierFirst = part.tier;
+    out.tierLast = part.tier;
+  }
+  setAmount(out, priced.amountPico);
+  return out;
+}
+
+function tierOf(upTo: Float64Array, count: number): number {
+  const n = upTo.length;
+  for (let k = 0; k < n; k++) {
+    const limit = upTo[k] as number;
+    if (limit < 0 || count <= limit) return k;
+  }
+  return n - 1;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Applying
+
+/**
+ * Writes a result's allowance draws and tier update into `state`. Returns false when a counter
+ * could not take the whole draw (it changed since the event was rated; the clamped part is not
+ * applied): the caller should re-rate the event. A reject applies nothing.
+ */
+export function applyRating(state: WritableRatingState, out: RatingResult): boolean {
+  if (out.outcome !== 'ok') return true;
+  let complete = true;
+  for (let i = 0; i < out.drawCount; i++) {
+    const units = out.drawUnits[i] as number;
+    const applied = state.addAllowanceUsage(
+      out.drawAllowance[i] as PlanAllowance,
+      out.drawPeriodIndex[i] as number,
+      out.drawPeriodStartMs[i] as number,
+      units,
+    );
+    if (applied !== units) complete = false;
+  }
+  if (out.tierCounter !== undefined && out.tierUnits !== 0) {
+    state.addTierUnits(out.tierCounter, out.tierPeriodIndex, out.tierUnits);
+  }
+  return complete;
+}

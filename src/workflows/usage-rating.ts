@@ -1,0 +1,805 @@
+/**
+ * Rating for the usage pipeline: the catalog as rating needs it (compiled tariffs, offer versions
+ * with their ranges), the rating plan of a subscription at an instant, the counters of a batch
+ * (loaded and saved in the batch's transaction), and the use cases that read rated usage back:
+ * list, explain, re-rate.
+ *
+ * Plans. A subscription's plan at instant t is its offer period in force at t, that offer's
+ * version in force at t, and its add-ons valid at t with their versions. The compiled plan is
+ * cached on the owner together with the window [from, to) in which the same plan holds, so the
+ * records of one subscription (usually all inside one window) find it without any lookup.
+ */
+import { msFromInstant, instantFromMs, parseInstant } from '../kernel/clock.js';
+import { fail } from '../kernel/errors.js';
+import { newId } from '../kernel/ids.js';
+import type { Executor, Tx } from '../storage/database.js';
+import {
+  compileTariff,
+  completeTariffDefinition,
+  type CompiledTariff,
+  type Offer,
+  type OfferVersion,
+  type Service,
+  type TariffDefinition,
+} from '../catalog/index.js';
+import * as catalogStore from '../catalog/store.js';
+import {
+  AllowanceLedger,
+  RatingResult,
+  amountPicoOf,
+  applyRating,
+  compileRatingPlan,
+  explainRating,
+  rateUsage,
+  type AllowanceCounterRecord,
+  type OfferVersionInput,
+  type RatingPlan,
+  type TariffVersionInput,
+  type TierCounterRecord,
+} from '../rating/index.js';
+import { UsageErrors, isUsageService, type UsageInput, type UsageService } from '../usage/index.js';
+import * as store from '../usage/store.js';
+import type { RatedUsageTable } from '../usage/store.js';
+import { readExecutor, recordChange, runChange, type Caller, type WorkflowDeps } from './context.js';
+import { SubscriberDirectory, type Owner } from './usage-directory.js';
+import type { BatchRater, RatedFields, RatingFailure } from './usage-pipeline.js';
+
+const FOREVER = Number.MAX_SAFE_INTEGER;
+
+interface VersionRange {
+  readonly id: string;
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly version: OfferVersion;
+}
+
+/** The published catalog, loaded once per rater: offers with their versions, products, compiled tariffs. */
+class RatingCatalog {
+  readonly offers = new Map<string, { offer: Offer; versions: VersionRange[] }>();
+  readonly products = new Map<string, Service>();
+  readonly tariffs = new Map<string, TariffVersionInput[]>();
+
+  static async load(db: Executor, tenantId: string): Promise<RatingCatalog> {
+    const catalog = new RatingCatalog();
+    for (const product of await catalogStore.allProducts(db, tenantId))
+      catalog.products.set(product.code, product.service);
+    for (const offer of await catalogStore.allOffers(db, tenantId)) {
+      const versions = (
+        await catalogStore.listOfferVersions(db, tenantId, offer.id, { status: 'published' })
+      ).map((version) => ({
+        id: version.id,
+        fromMs: msFromInstant(version.effectiveFrom),
+        toMs: version.effectiveTo === undefined ? FOREVER : msFromInstant(version.effectiveTo),
+        version,
+      }));
+      catalog.offers.set(offer.id, { offer, versions });
+    }
+    for (const tariff of await catalogStore.allTariffs(db, tenantId)) {
+      const versions = await catalogStore.listTariffVersions(db, tenantId, tariff.id, {
+        status: 'published',
+        withDefinitions: true,
+      });
+      catalog.tariffs.set(
+        tariff.code,
+        versions.map((version) => ({
+          versionId: version.id,
+          fromMs: msFromInstant(version.effectiveFrom),
+          ...(version.effectiveTo === undefined ? {} : { toMs: msFromInstant(version.effectiveTo) }),
+          get compiled(): CompiledTariff {
+            return compiledTariff(version.id, () =>
+              compileTariff(
+                completeTariffDefinition(version.definition, tariff.code, tariff.name) as TariffDefinition,
+              ),
+            );
+          },
+        })),
+      );
+    }
+    return catalog;
+  }
+
+  versionAt(offerId: string, ms: number): VersionRange | undefined {
+    const entry = this.offers.get(offerId);
+    if (entry === undefined) return undefined;
+    for (const range of entry.versions) if (range.fromMs <= ms && ms < range.toMs) return range;
+    return undefined;
+  }
+}
+
+/** Compiled tariffs are shared by every rater of the process: a published version never changes. */
+const compiledTariffs = new Map<string, CompiledTariff>();
+function compiledTariff(versionId: string, compile: () => CompiledTariff): CompiledTariff {
+  let found = compiledTariffs.get(versionId);
+  if (found === undefined) {
+    found = compile();
+    compiledTariffs.set(versionId, found);
+    if (compiledTariffs.size > 200) compiledTariffs.delete(compiledTariffs.keys().next().value as string);
+  }
+  return found;
+}
+
+interface CachedPlan {
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly plan: RatingPlan | undefined;
+  readonly failure: RatingFailure | undefined;
+}
+
+/** Plans per owner, by window; owners are the directory's objects, so the cache dies with the pipeline. */
+const plansOf = new WeakMap<Owner, CachedPlan[]>();
+
+function resolvePlan(catalog: RatingCatalog, owner: Owner, ms: number): CachedPlan {
+  let cached = plansOf.get(owner);
+  if (cached !== undefined) {
+    for (const entry of cached) if (entry.fromMs <= ms && ms < entry.toMs) return entry;
+  } else {
+    cached = [];
+    plansOf.set(owner, cached);
+  }
+  const entry = buildPlan(catalog, owner, ms);
+  cached.push(entry);
+  return entry;
+}
+
+function buildPlan(catalog: RatingCatalog, owner: Owner, ms: number): CachedPlan {
+  const subscription = owner.subscription;
+  let from = -FOREVER;
+  let to = FOREVER;
+  let periodIndex = -1;
+  for (let i = 0; i < owner.offers.length; i++)
+    if ((owner.offers[i] as Owner['offers'][number]).fromMs <= ms) periodIndex = i;
+  const noOffer = (message: string, windowFrom: number, windowTo: number): CachedPlan => ({
+    fromMs: windowFrom,
+    toMs: windowTo,
+    plan: undefined,
+    failure: { reason: 'no_offer', field: 'startMs', message },
+  });
+  if (periodIndex < 0) {
+    const first = owner.offers[0]?.fromMs ?? FOREVER;
+    return noOffer(`subscription ${subscription.id} had no offer at ${instantFromMs(ms)}`, -FOREVER, first);
+  }
+  const period = owner.offers[periodIndex] as Owner['offers'][number];
+  from = period.fromMs;
+  to = owner.offers[periodIndex + 1]?.fromMs ?? FOREVER;
+  const planVersion = catalog.versionAt(period.offerId, ms);
+  const offerCode = catalog.offers.get(period.offerId)?.offer.code ?? period.offerCode ?? period.offerId;
+  if (planVersion === undefined) {
+    return noOffer(
+      `offer ${offerCode} has no published version in force at ${instantFromMs(ms)}`,
+      ms,
+      ms + 1,
+    );
+  }
+  from = Math.max(from, planVersion.fromMs);
+  to = Math.min(to, planVersion.toMs);
+  const addOns: OfferVersionInput[] = [];
+  const addOnIds: string[] = [];
+  for (const addOn of owner.addOns) {
+    if (ms < addOn.fromMs) {
+      to = Math.min(to, addOn.fromMs);
+      continue;
+    }
+    if (ms >= addOn.toMs) {
+      from = Math.max(from, addOn.toMs);
+      continue;
+    }
+    const version = catalog.versionAt(addOn.offerId, ms);
+    if (version === undefined) continue;
+    from = Math.max(from, addOn.fromMs, version.fromMs);
+    to = Math.min(to, addOn.toMs, version.toMs);
+    addOnIds.push(version.id);
+    addOns.push({
+      offerCode: catalog.offers.get(addOn.offerId)?.offer.code ?? addOn.offerCode ?? addOn.offerId,
+      versionId: version.id,
+      content: version.version.content,
+      fromMs: Math.max(addOn.fromMs, version.fromMs),
+      toMs: Math.min(addOn.toMs, version.toMs),
+    });
+  }
+  const compiled = compileRatingPlan({
+    subscriptionId: subscription.id,
+    accountId: owner.account.id,
+    account: {
+      currency: owner.account.currency,
+      timeZone: owner.account.timeZone,
+      billCycleDay: owner.account.billCycleDay,
+    },
+    plan: {
+      offerCode,
+      versionId: planVersion.id,
+      content: planVersion.version.content,
+      fromMs: Math.max(period.fromMs, planVersion.fromMs),
+      toMs: Math.min(owner.offers[periodIndex + 1]?.fromMs ?? FOREVER, planVersion.toMs),
+    },
+    addOns,
+    products: catalog.products,
+    tariffs: catalog.tariffs,
+  });
+  if (!compiled.ok) {
+    return {
+      fromMs: from,
+      toMs: to,
+      plan: undefined,
+      failure: {
+        reason: 'rating_failed',
+        field: 'offer',
+        message: `the offer ${offerCode} of subscription ${subscription.id} cannot rate: ${compiled.problems
+          .map((p) => `${p.where}: ${p.message}`)
+          .join('; ')}`,
+      },
+    };
+  }
+  return { fromMs: from, toMs: to, plan: compiled.plan, failure: undefined };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Counters: stored rows <-> the rating ledger
+
+function counterRows(dirty: {
+  allowances: AllowanceCounterRecord[];
+  tiers: TierCounterRecord[];
+}): store.CounterRow[] {
+  return [
+    ...dirty.allowances.map((record) => ({
+      ownerId: record.ownerId,
+      counter: `a:${record.allowanceCode}`,
+      periodIndex: record.periodIndex,
+      used: record.usedUnits,
+      state: JSON.stringify(record),
+    })),
+    ...dirty.tiers.map((record) => ({
+      ownerId: record.ownerId,
+      counter: `t:${record.key}`,
+      periodIndex: record.periodIndex,
+      used: record.units,
+      state: JSON.stringify(record),
+    })),
+  ];
+}
+
+function ledgerFrom(rows: readonly store.CounterRow[]): AllowanceLedger {
+  const ledger = new AllowanceLedger();
+  loadInto(ledger, rows);
+  return ledger;
+}
+
+function loadInto(ledger: AllowanceLedger, rows: readonly store.CounterRow[]): void {
+  const allowances: AllowanceCounterRecord[] = [];
+  const tiers: TierCounterRecord[] = [];
+  for (const row of rows) {
+    if (row.counter.startsWith('a:')) allowances.push(JSON.parse(row.state) as AllowanceCounterRecord);
+    else tiers.push(JSON.parse(row.state) as TierCounterRecord);
+  }
+  ledger.load(allowances, tiers);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The rater of the pipeline
+
+class CatalogRater implements BatchRater {
+  private catalog: RatingCatalog | undefined;
+  private ledger = new AllowanceLedger();
+  /** Owners whose counters the ledger holds: loaded once per import, kept across its batches. */
+  private readonly loaded = new Set<string>();
+  private readonly result = new RatingResult();
+
+  constructor(
+    private readonly deps: WorkflowDeps,
+    private readonly tenantId: string,
+  ) {}
+
+  async begin(tx: Tx, owners: readonly Owner[]): Promise<void> {
+    this.catalog ??= await RatingCatalog.load(tx, this.tenantId);
+    // The counters stay in the ledger for the whole import: its batches run one after the other
+    // and an import of a source runs alone (the import's compare-and-set on its resume point), so
+    // only owners new to this import are read. Usage of the same subscriptions arriving another
+    // way during the import (RADIUS, the API) is counted by its own pipeline; see docs/usage.md.
+    const ids: string[] = [];
+    for (const owner of owners) {
+      for (const id of [owner.subscription.id, owner.account.id]) {
+        if (!this.loaded.has(id)) {
+          this.loaded.add(id);
+          ids.push(id);
+        }
+      }
+    }
+    if (ids.length > 0) loadInto(this.ledger, await store.loadCounters(tx, this.tenantId, ids));
+  }
+
+  rate(owner: Owner, input: UsageInput, out: RatedFields): RatingFailure | undefined {
+    const resolved = resolvePlan(this.catalog as RatingCatalog, owner, input.startMs);
+    if (resolved.plan === undefined) return resolved.failure;
+    const result = this.result;
+    rateUsage(resolved.plan, input, this.ledger, result);
+    if (result.outcome !== 'ok') {
+      return {
+        reason: result.rejectReason ?? 'rating_failed',
+        field: failureField(result.failure),
+        message: result.failureMessage ?? `rating failed (${result.failure ?? 'unknown'})`,
+      };
+    }
+    applyRating(this.ledger, result);
+    fillFields(result, out);
+    return undefined;
+  }
+
+  async commit(tx: Tx): Promise<void> {
+    await store.saveCounters(tx, this.tenantId, counterRows(this.ledger.takeDirty()), this.deps.clock.now());
+  }
+
+  abort(): void {
+    this.ledger = new AllowanceLedger();
+    this.loaded.clear();
+  }
+}
+
+function failureField(failure: string | undefined): string {
+  switch (failure) {
+    case 'no_route':
+      return 'calledNumber';
+    case 'unknown_network':
+    case 'roaming_without_network':
+      return 'visitedMccMnc';
+    case 'currency':
+      return 'currency';
+    case 'outside_plan':
+    case 'no_tariff_version':
+      return 'startMs';
+    default:
+      return 'service';
+  }
+}
+
+/** Copies what a rated record keeps out of the reused result; the trace is the core's own explanation. */
+function fillFields(result: RatingResult, out: RatedFields): void {
+  const trace = explainRating(result);
+  out.chargedUnits = result.chargedUnits;
+  out.allowanceUnits = result.coveredUnits;
+  out.amountPico = amountPicoOf(result);
+  out.currency = result.currency;
+  out.offerVersionId = trace.offerVersionId ?? null;
+  out.tariffVersionId = trace.tariffVersionId ?? null;
+  out.matchedPrefix = trace.matchedPrefix ?? null;
+  out.zone = trace.zone ?? trace.roamingZone ?? null;
+  out.band = trace.band ?? null;
+  out.trace = JSON.stringify(trace);
+}
+
+export function createBatchRater(deps: WorkflowDeps, tenantId: string): BatchRater {
+  return new CatalogRater(deps, tenantId);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading rated usage back
+
+export interface RatedUsageView {
+  readonly id: bigint;
+  readonly kind: 'original' | 'rerate';
+  readonly correctsId: bigint | undefined;
+  readonly rerateRunId: string | undefined;
+  readonly importId: string;
+  readonly source: string;
+  readonly line: number;
+  readonly sourceRecordId: string | undefined;
+  readonly subscriptionId: string;
+  readonly accountId: string;
+  readonly service: UsageService;
+  readonly identity: string;
+  readonly startAt: string;
+  readonly durationSec: number;
+  readonly volumeUpBytes: number;
+  readonly volumeDownBytes: number;
+  readonly eventCount: number;
+  readonly callingNumber: string | undefined;
+  readonly calledNumber: string | undefined;
+  readonly apn: string | undefined;
+  readonly ratingGroup: number | undefined;
+  readonly visitedMccMnc: string | undefined;
+  readonly roaming: boolean;
+  readonly eventType: string | undefined;
+  readonly chargedUnits: number;
+  readonly allowanceUnits: number;
+  readonly amountPico: bigint;
+  readonly currency: string;
+  readonly offerVersionId: string | undefined;
+  readonly tariffVersionId: string | undefined;
+  readonly matchedPrefix: string | undefined;
+  readonly zone: string | undefined;
+  readonly band: string | undefined;
+  readonly status: string;
+  readonly trace: unknown;
+  readonly raw: string;
+  readonly ratedAt: string;
+}
+
+const num = (value: bigint | number | null, column: string): number => {
+  if (value === null) throw new TypeError(`column ${column} is null`);
+  const n = typeof value === 'bigint' ? Number(value) : value;
+  if (!Number.isSafeInteger(n)) throw new RangeError(`column ${column}: ${value} is not a safe integer`);
+  return n;
+};
+const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
+
+export function toRatedUsageView(row: RatedUsageTable): RatedUsageView {
+  return {
+    id: BigInt(row.id),
+    kind: row.kind as 'original' | 'rerate',
+    correctsId: row.corrects_id === null ? undefined : BigInt(row.corrects_id),
+    rerateRunId: opt(row.rerate_run_id),
+    importId: row.import_id,
+    source: row.source,
+    line: num(row.line, 'line'),
+    sourceRecordId: opt(row.source_record_id),
+    subscriptionId: row.subscription_id,
+    accountId: row.account_id,
+    service: row.service as UsageService,
+    identity: row.identity,
+    startAt: row.start_at,
+    durationSec: num(row.duration_sec, 'duration_sec'),
+    volumeUpBytes: num(row.volume_up_bytes, 'volume_up_bytes'),
+    volumeDownBytes: num(row.volume_down_bytes, 'volume_down_bytes'),
+    eventCount: num(row.event_count, 'event_count'),
+    callingNumber: opt(row.calling_number),
+    calledNumber: opt(row.called_number),
+    apn: opt(row.apn),
+    ratingGroup: row.rating_group === null ? undefined : num(row.rating_group, 'rating_group'),
+    visitedMccMnc: opt(row.visited_mcc_mnc),
+    roaming: num(row.roaming, 'roaming') === 1,
+    eventType: opt(row.event_type),
+    chargedUnits: num(row.charged_units, 'charged_units'),
+    allowanceUnits: num(row.allowance_units, 'allowance_units'),
+    amountPico: BigInt(row.amount_pico),
+    currency: row.currency,
+    offerVersionId: opt(row.offer_version_id),
+    tariffVersionId: opt(row.tariff_version_id),
+    matchedPrefix: opt(row.matched_prefix),
+    zone: opt(row.zone),
+    band: opt(row.band),
+    status: row.status,
+    trace: JSON.parse(row.trace) as unknown,
+    raw: row.raw,
+    ratedAt: row.rated_at,
+  };
+}
+
+export async function listRatedUsage(
+  deps: WorkflowDeps,
+  tenantId: string,
+  filter: store.RatedUsageFilter,
+): Promise<RatedUsageView[]> {
+  return (await store.listRatedUsage(readExecutor(deps), tenantId, filter)).map(toRatedUsageView);
+}
+
+export async function getRatedUsage(
+  deps: WorkflowDeps,
+  tenantId: string,
+  id: bigint,
+): Promise<RatedUsageView> {
+  const row = await store.findRatedUsage(readExecutor(deps), tenantId, id);
+  if (row === undefined)
+    throw fail(UsageErrors.usage_not_found, `no rated usage ${id}`, { record: String(id) });
+  return toRatedUsageView(row);
+}
+
+export interface UsageExplanation {
+  readonly usage: RatedUsageView;
+  /** Later corrections (re-rating deltas) and the net amount. */
+  readonly corrections: readonly RatedUsageView[];
+  readonly netAmountPico: bigint;
+  readonly lines: readonly string[];
+}
+
+/** One read for support: the record, its charge trace and formula, and what re-rating changed since. */
+export async function explainUsage(
+  deps: WorkflowDeps,
+  tenantId: string,
+  id: bigint,
+): Promise<UsageExplanation> {
+  const usage = await getRatedUsage(deps, tenantId, id);
+  const corrections = (await store.listCorrections(readExecutor(deps), tenantId, [id])).map(toRatedUsageView);
+  const net = corrections.reduce((sum, c) => sum + c.amountPico, usage.amountPico);
+  const trace = (
+    corrections.length > 0 ? (corrections[corrections.length - 1] as RatedUsageView).trace : usage.trace
+  ) as Record<string, unknown>;
+  const lines = [
+    `Usage ${usage.id} (${usage.kind}): ${usage.service} of ${usage.identity} at ${usage.startAt}` +
+      `${usage.calledNumber === undefined ? '' : ` to ${usage.calledNumber}`}, from ${usage.source} line ${usage.line}`,
+    `Subscription ${usage.subscriptionId}, account ${usage.accountId}; offer ${String(trace.offerCode ?? '?')} version ${usage.offerVersionId ?? '?'}, ` +
+      `tariff ${String(trace.tariffCode ?? '?')} version ${usage.tariffVersionId ?? '?'}`,
+  ];
+  if (usage.matchedPrefix !== undefined)
+    lines.push(`Matched prefix ${usage.matchedPrefix}: zone ${usage.zone ?? '?'}`);
+  if (usage.band !== undefined) lines.push(`Time band ${usage.band}`);
+  const draws = (trace.allowances ?? []) as Array<{
+    allowanceCode: string;
+    units: number;
+    periodStart: string;
+    ownerId: string;
+  }>;
+  for (const draw of draws) {
+    lines.push(
+      `Allowance ${draw.allowanceCode} (period from ${draw.periodStart}, owner ${draw.ownerId}): ${draw.units} ${String(trace.unit)}`,
+    );
+  }
+  lines.push(`Formula: ${String(trace.formula ?? '')}`);
+  lines.push(`Charge: ${picoDecimal(usage.amountPico)} ${usage.currency}`);
+  for (const correction of corrections) {
+    lines.push(
+      `Re-rated (${correction.rerateRunId ?? ''}, usage ${correction.id}): ${picoDecimal(correction.amountPico)} ${correction.currency}`,
+    );
+  }
+  if (corrections.length > 0) lines.push(`Net charge: ${picoDecimal(net)} ${usage.currency}`);
+  return { usage, corrections, netAmountPico: net, lines };
+}
+
+function picoDecimal(pico: bigint): string {
+  const negative = pico < 0n;
+  const abs = negative ? -pico : pico;
+  const fraction = (abs % 1_000_000_000_000n).toString().padStart(12, '0').replace(/0+$/, '');
+  return `${negative ? '-' : ''}${abs / 1_000_000_000_000n}${fraction === '' ? '' : `.${fraction}`}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Re-rating
+
+export interface RerateInput {
+  readonly subscriptionId?: string;
+  readonly accountId?: string;
+  /** Inclusive instant. */
+  readonly from: string;
+  /** Exclusive instant. */
+  readonly to: string;
+}
+
+export interface RerateResult {
+  readonly runId: string;
+  readonly examined: number;
+  readonly deltas: number;
+  readonly unchanged: number;
+  readonly failed: number;
+  readonly netChange: ReadonlyArray<{ currency: string; amountPico: bigint }>;
+}
+
+/**
+ * Re-rates the usage of a subscription or account in [from, to) against the catalog as it is now,
+ * in event order, with the period's allowance counters rebuilt from scratch for the records
+ * re-rated: each record's net charge so far (original plus earlier deltas) is compared with its
+ * new charge, and a delta record is written where they differ. History is never rewritten, and a
+ * second run finds every net charge equal to the new one: it writes nothing.
+ *
+ * The counters of the subscriptions and accounts touched are replaced by the re-rated ones for
+ * the periods the records fall in, so they stay consistent with the rated records. Re-rate whole
+ * allowance periods (a bill cycle) so no usage outside the window shares the counters.
+ */
+export async function rerateUsage(
+  deps: WorkflowDeps,
+  caller: Caller,
+  input: RerateInput,
+): Promise<RerateResult> {
+  if (input.subscriptionId === undefined && input.accountId === undefined) {
+    throw fail(UsageErrors.invalid_rerate, 'name a subscription or an account to re-rate', {
+      field: 'subscription',
+    });
+  }
+  const from = parseInstant(input.from);
+  const to = parseInstant(input.to);
+  if (from === undefined)
+    throw fail(UsageErrors.invalid_rerate, `from ${input.from} is not an instant`, { field: 'from' });
+  if (to === undefined || to <= from) {
+    throw fail(UsageErrors.invalid_rerate, `to ${input.to} must be an instant after from`, { field: 'to' });
+  }
+  const tenantId = caller.tenantId;
+  return runChange(deps, caller, async (ctx) => {
+    const runId = newId('rrr', ctx.clock);
+    const rows: RatedUsageTable[] = [];
+    let after: bigint | undefined;
+    for (;;) {
+      const page = await store.listRatedUsage(ctx.tx, tenantId, {
+        from,
+        to,
+        kind: 'original',
+        ...(input.subscriptionId === undefined ? {} : { subscriptionId: input.subscriptionId }),
+        ...(input.accountId === undefined ? {} : { accountId: input.accountId }),
+        ...(after === undefined ? {} : { after }),
+        limit: 5000,
+      });
+      if (page.length === 0) break;
+      rows.push(...page);
+      after = BigInt((page[page.length - 1] as RatedUsageTable).id);
+    }
+    rows.sort((a, b) => a.start_at.localeCompare(b.start_at) || Number(BigInt(a.id) - BigInt(b.id)));
+    const corrections = await store.listCorrections(
+      ctx.tx,
+      tenantId,
+      rows.map((r) => BigInt(r.id)),
+    );
+    // The net charge of each record so far, and the trace of its latest rating (whose allowance
+    // draws and tier units are what the counters hold for it now).
+    const netOf = new Map<string, bigint>();
+    const latestTrace = new Map<string, string>();
+    for (const row of rows) {
+      netOf.set(String(row.id), BigInt(row.amount_pico));
+      latestTrace.set(String(row.id), row.trace);
+    }
+    for (const c of corrections) {
+      const key = String(c.corrects_id);
+      netOf.set(key, (netOf.get(key) ?? 0n) + BigInt(c.amount_pico));
+      latestTrace.set(key, c.trace);
+    }
+
+    const catalog = await RatingCatalog.load(ctx.tx, tenantId);
+    const directory = new SubscriberDirectory(deps.database, tenantId);
+    const ownerIds = new Set<string>();
+    for (const row of rows) ownerIds.add(row.subscription_id).add(row.account_id);
+    const ledger = ledgerFrom(await store.loadCounters(ctx.tx, tenantId, [...ownerIds]));
+    // Give back what the records drew, so they are rated again from the counters as they were
+    // without them; pooled allowances keep what other subscriptions used.
+    for (const text of latestTrace.values()) {
+      const trace = JSON.parse(text) as {
+        allowances?: Array<{ ownerId: string; allowanceCode: string; periodIndex: number; units: number }>;
+        tiers?: { counter: string; periodIndex: number; units: number };
+      };
+      for (const draw of trace.allowances ?? []) {
+        ledger.adjustAllowance(draw.ownerId, draw.allowanceCode, draw.periodIndex, -draw.units);
+      }
+      if (trace.tiers !== undefined) {
+        ledger.adjustTier(
+          trace.tiers.counter.split('/').join('\u0000'),
+          trace.tiers.periodIndex,
+          -trace.tiers.units,
+        );
+      }
+    }
+    const result = new RatingResult();
+    const ownersBySubscription = new Map<string, Owner>();
+    const deltas: unknown[] = [];
+    const net = new Map<string, bigint>();
+    let deltaCount = 0;
+    let unchanged = 0;
+    let failed = 0;
+    const now = ctx.clock.now();
+    const inserter = store.ratedUsageInserter();
+    const pending: Array<{ row: RatedUsageTable; fields: RatedFields; delta: bigint }> = [];
+    for (const row of rows) {
+      let owner = ownersBySubscription.get(row.subscription_id);
+      if (owner === undefined) {
+        owner = await directory.ownerOfSubscription(ctx.tx, row.subscription_id);
+        if (owner === undefined) {
+          failed++;
+          continue;
+        }
+        ownersBySubscription.set(row.subscription_id, owner);
+      }
+      const usage = inputOf(row);
+      const resolved = resolvePlan(catalog, owner, usage.startMs);
+      if (resolved.plan === undefined) {
+        failed++;
+        continue;
+      }
+      rateUsage(resolved.plan, usage, ledger, result);
+      if (result.outcome !== 'ok') {
+        failed++;
+        continue;
+      }
+      applyRating(ledger, result);
+      const fields: RatedFields = {
+        chargedUnits: 0,
+        allowanceUnits: 0,
+        amountPico: 0n,
+        currency: '',
+        offerVersionId: null,
+        tariffVersionId: null,
+        matchedPrefix: null,
+        zone: null,
+        band: null,
+        trace: '',
+      };
+      fillFields(result, fields);
+      const delta = fields.amountPico - (netOf.get(String(row.id)) ?? 0n);
+      if (delta === 0n) {
+        unchanged++;
+        continue;
+      }
+      pending.push({ row, fields, delta });
+    }
+    if (pending.length > 0) {
+      let id = await store.allocateIds(ctx.tx, 'rated_usage', pending.length);
+      for (const { row, fields, delta } of pending) {
+        deltaCount++;
+        net.set(fields.currency, (net.get(fields.currency) ?? 0n) + delta);
+        deltas.push(
+          id++,
+          tenantId,
+          row.import_id,
+          row.source,
+          row.line,
+          row.source_record_id,
+          row.subscription_id,
+          row.account_id,
+          row.service,
+          row.identity,
+          row.start_at,
+          row.duration_sec,
+          row.volume_up_bytes,
+          row.volume_down_bytes,
+          row.event_count,
+          row.calling_number,
+          row.called_number,
+          row.apn,
+          row.rating_group,
+          row.cell_id,
+          row.roaming,
+          row.visited_mcc_mnc,
+          row.snssai,
+          row.qos,
+          row.event_type,
+          row.event_price,
+          row.extra,
+          fields.chargedUnits,
+          fields.allowanceUnits,
+          delta,
+          fields.currency,
+          fields.offerVersionId,
+          fields.tariffVersionId,
+          fields.matchedPrefix,
+          fields.zone,
+          fields.band,
+          'unbilled',
+          'rerate',
+          row.id,
+          runId,
+          fields.trace,
+          row.raw,
+          now,
+        );
+      }
+      await inserter.insert(ctx.tx, deltas);
+    }
+    // The counters of the re-rated periods become the re-rated ones.
+    await store.saveCounters(ctx.tx, tenantId, counterRows(ledger.takeDirty()), now);
+    const summary: RerateResult = {
+      runId,
+      examined: rows.length,
+      deltas: deltaCount,
+      unchanged,
+      failed,
+      netChange: [...net.entries()].map(([currency, amountPico]) => ({ currency, amountPico })),
+    };
+    await recordChange(ctx, {
+      action: 'usage.rerated',
+      entityType: 'rerate_run',
+      entityId: runId,
+      after: {
+        ...input,
+        ...summary,
+        netChange: summary.netChange.map((n) => ({ ...n, amountPico: String(n.amountPico) })),
+      },
+    });
+    return summary;
+  });
+}
+
+/** The normalised record a rated row was rated from. */
+function inputOf(row: RatedUsageTable): UsageInput {
+  if (!isUsageService(row.service))
+    throw new TypeError(`rated usage ${row.id}: unknown service ${row.service}`);
+  const price = row.event_price === null ? undefined : row.event_price.split(' ');
+  return {
+    service: row.service,
+    identityType: 'msisdn',
+    identity: row.identity,
+    startMs: msFromInstant(row.start_at),
+    durationSec: num(row.duration_sec, 'duration_sec'),
+    volumeUpBytes: num(row.volume_up_bytes, 'volume_up_bytes'),
+    volumeDownBytes: num(row.volume_down_bytes, 'volume_down_bytes'),
+    count: num(row.event_count, 'event_count'),
+    roaming: num(row.roaming, 'roaming') === 1,
+    ...(row.calling_number === null ? {} : { callingNumber: row.calling_number }),
+    ...(row.called_number === null ? {} : { calledNumber: row.called_number }),
+    ...(row.apn === null ? {} : { apn: row.apn }),
+    ...(row.rating_group === null ? {} : { ratingGroup: num(row.rating_group, 'rating_group') }),
+    ...(row.visited_mcc_mnc === null ? {} : { visitedMccMnc: row.visited_mcc_mnc }),
+    ...(row.event_type === null ? {} : { eventType: row.event_type }),
+    ...(price === undefined ? {} : { price: { amount: price[0] as string, currency: price[1] as string } }),
+  };
+}

@@ -1,0 +1,163 @@
+import { before, after, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FakeClock } from '../kernel/clock.js';
+import { isTollgateError } from '../kernel/errors.js';
+import { describeEachDialect } from '../testing/databases.js';
+import { loadDemoFiles } from '../app/demo-files.js';
+import { seedDemoIfEmpty } from './demo.js';
+import { findTenant } from './tenants.js';
+import type { Caller, WorkflowDeps } from './context.js';
+import {
+  correctReject,
+  dailyControls,
+  defineSource,
+  importUsageFile,
+  listRejects,
+  reprocessRejects,
+} from './usage.js';
+import { explainUsage, listRatedUsage, rerateUsage } from './usage-rating.js';
+
+const SOURCE = {
+  name: 'msc-test',
+  format: 'csv',
+  timeZone: 'Europe/Berlin',
+  numbering: { countryCode: '49', nationalPrefix: '0', internationalPrefixes: ['00'] },
+  mapping: {
+    header: true,
+    columns: ['id', 'type', 'a', 'b', 'start', 'seconds', 'up', 'down'],
+    fields: {
+      sourceRecordId: 'id',
+      service: { column: 'type', map: { VOICE: 'voice', SMS: 'sms', DATA: 'data' } },
+      identity: 'a',
+      calledNumber: { column: 'b', optional: true },
+      startMs: { column: 'start', format: 'datetime' },
+      durationSec: { column: 'seconds', optional: true },
+      volumeUpBytes: { column: 'up', optional: true },
+      volumeDownBytes: { column: 'down', optional: true },
+    },
+  },
+};
+
+// Clara Weber (4915120000003) is on MOBILE-POSTPAID-M: 500 national minutes, 1000 SMS and 10 GB a
+// month. Times are Berlin local (UTC+1 in November); 28 November 2026 is a Saturday.
+const LINES = [
+  'id,type,a,b,start,seconds,up,down',
+  // 1. National mobile call, 300 s: all from the minutes allowance → 0.
+  'c1,VOICE,015120000003,01701234567,2026-11-28 10:00:00,300,,',
+  // 2. Call to the UK (WORLD): 125 s at 60/60 → 180 s = 3 × 0.99 + 0.25 connect = 3.22 EUR.
+  'c2,VOICE,015120000003,00442079460000,2026-11-28 11:00:00,125,,',
+  // 3. An SMS and 4. a data session: both from allowances → 0.
+  'c3,SMS,015120000003,01701234567,2026-11-28 11:05:00,,,',
+  'c4,DATA,015120000003,,2026-11-28 12:00:00,600,500000,1500000',
+  // 5. Nobody holds this number: unknown_subscriber.
+  'c5,VOICE,015199999999,01701234567,2026-11-28 12:30:00,60,,',
+  // 6. A duration that is not a number: unparseable (corrected and reprocessed below).
+  'c6,VOICE,015120000003,00442079460000,2026-11-28 13:00:00,6O,,',
+  // 7. The same record id as line 2: a duplicate.
+  'c2,VOICE,015120000003,00442079460000,2026-11-28 11:00:00,125,,',
+  // 8. Tomorrow afternoon, after the time of import: future_event.
+  'c8,VOICE,015120000003,01701234567,2026-11-30 15:00:00,60,,',
+];
+
+describeEachDialect('workflows: usage import, rejects, controls and re-rating', (db) => {
+  const clock = new FakeClock('2026-11-29T12:00:00.000Z');
+  const deps = (): WorkflowDeps => ({ database: db(), clock });
+  let caller: Caller;
+  let dir: string;
+  let file: string;
+
+  before(async () => {
+    await seedDemoIfEmpty(deps(), loadDemoFiles());
+    const tenant = await findTenant(deps(), 'demo');
+    caller = { tenantId: tenant!.id, actor: { type: 'system', id: 'test' } };
+    await defineSource(deps(), caller, SOURCE);
+    dir = mkdtempSync(join(tmpdir(), 'tollgate-usage-'));
+    file = join(dir, 'msc-20261128.csv');
+    writeFileSync(file, `${LINES.join('\n')}\n`);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('accounts for every record: rated, rejected with a reason, or duplicate', async () => {
+    const result = await importUsageFile(deps(), caller, { source: 'msc-test', path: file });
+    const i = result.import;
+    assert.equal(i.status, 'completed');
+    assert.deepEqual(
+      { in: i.recordsIn, rated: i.rated, rejected: i.rejected, duplicates: i.duplicates },
+      { in: 8, rated: 4, rejected: 3, duplicates: 1 },
+    );
+    const rejects = await listRejects(deps(), caller.tenantId, { importId: i.id, limit: 10 });
+    const byLine = new Map(rejects.map((r) => [r.line, r]));
+    assert.equal(byLine.get(6)?.reason, 'unknown_subscriber');
+    assert.equal(byLine.get(7)?.reason, 'unparseable');
+    assert.match(byLine.get(7)?.message ?? '', /line 7/);
+    assert.equal(byLine.get(8)?.kind, 'duplicate');
+    assert.equal(byLine.get(9)?.reason, 'future_event');
+    for (const reject of rejects) assert.ok(reject.raw.startsWith(LINES[reject.line - 1]!.slice(0, 3)));
+
+    const days = await dailyControls(deps(), caller.tenantId, {});
+    assert.ok(days.every((d) => d.balanced));
+
+    const rated = await listRatedUsage(deps(), caller.tenantId, { importId: i.id, limit: 10 });
+    const byId = new Map(rated.map((r) => [r.sourceRecordId, r]));
+    assert.equal(byId.get('c1')?.amountPico, 0n);
+    assert.equal(byId.get('c1')?.allowanceUnits, 300);
+    assert.equal(byId.get('c2')?.amountPico, 3_220_000_000_000n);
+    assert.equal(byId.get('c2')?.zone, 'WORLD');
+    assert.equal(byId.get('c2')?.matchedPrefix, '44');
+    assert.equal(byId.get('c2')?.currency, 'EUR');
+    assert.equal(byId.get('c3')?.amountPico, 0n);
+    assert.equal(byId.get('c4')?.allowanceUnits, 2_000_000);
+    const explanation = await explainUsage(deps(), caller.tenantId, byId.get('c2')!.id);
+    assert.ok(explanation.lines.some((line) => /Formula:/.test(line)));
+    assert.ok(explanation.lines.some((line) => /3\.22 EUR/.test(line)));
+  });
+
+  it('refuses the same file twice unless forced; forced, every record is a duplicate', async () => {
+    await assert.rejects(
+      importUsageFile(deps(), caller, { source: 'msc-test', path: file }),
+      (error: unknown) => {
+        assert.ok(isTollgateError(error));
+        assert.equal(error.code, 'usage.already_imported');
+        return true;
+      },
+    );
+    const again = await importUsageFile(deps(), caller, { source: 'msc-test', path: file, force: true });
+    // Records already rated are duplicates; the ones rejected before are rejected again.
+    assert.equal(again.import.rated, 0);
+    assert.equal(again.import.duplicates, 5);
+    assert.equal(again.import.rejected, 3);
+  });
+
+  it('reprocesses a corrected reject once: the counts move from rejected to rated', async () => {
+    const [reject] = await listRejects(deps(), caller.tenantId, { reason: 'unparseable', limit: 1 });
+    assert.ok(reject);
+    await correctReject(deps(), caller, reject.id, reject.raw.replace(',6O,', ',60,'));
+    const before = await dailyControls(deps(), caller.tenantId, {});
+    const result = await reprocessRejects(deps(), caller, { ids: [reject.id] });
+    assert.deepEqual(result, { attempted: 1, rated: 1, stillRejected: 0, duplicates: 0 });
+    const afterDays = await dailyControls(deps(), caller.tenantId, {});
+    const sum = (rows: typeof before, key: 'recordsIn' | 'rated' | 'rejected') =>
+      rows.reduce((s, d) => s + d[key], 0);
+    assert.equal(sum(afterDays, 'recordsIn'), sum(before, 'recordsIn'));
+    assert.equal(sum(afterDays, 'rated'), sum(before, 'rated') + 1);
+    assert.equal(sum(afterDays, 'rejected'), sum(before, 'rejected') - 1);
+    assert.ok(afterDays.every((d) => d.balanced));
+    // A second reprocess finds nothing open with that id.
+    assert.equal((await reprocessRejects(deps(), caller, { ids: [reject.id] })).attempted, 0);
+  });
+
+  it('re-rating with an unchanged catalog writes nothing, twice', async () => {
+    const rated = await listRatedUsage(deps(), caller.tenantId, { limit: 1 });
+    const subscriptionId = rated[0]!.subscriptionId;
+    const window = { subscriptionId, from: '2026-11-01T00:00:00Z', to: '2026-12-01T00:00:00Z' };
+    const first = await rerateUsage(deps(), caller, window);
+    assert.equal(first.examined, 5);
+    assert.equal(first.deltas, 0);
+    assert.equal(first.failed, 0);
+    const second = await rerateUsage(deps(), caller, window);
+    assert.equal(second.deltas, 0);
+  });
+});
