@@ -758,9 +758,10 @@ export async function loadCounters(
   db: Executor,
   tenantId: string,
   ownerIds: readonly string[],
+  options: { readonly forUpdate?: boolean } = {},
 ): Promise<CounterRow[]> {
   const out: CounterRow[] = [];
-  const unique = [...new Set(ownerIds)];
+  const unique = [...new Set(ownerIds)].sort();
   for (let i = 0; i < unique.length; i += 500) {
     const part = unique.slice(i, i + 500);
     const rows = await db
@@ -768,6 +769,10 @@ export async function loadCounters(
       .selectAll()
       .where('tenant_id', '=', tenantId)
       .where('owner_id', 'in', part)
+      .orderBy('owner_id')
+      .orderBy('counter')
+      .orderBy('period_index')
+      .$if(options.forUpdate === true, (q) => q.forUpdate())
       .execute();
     for (const row of rows) {
       out.push({

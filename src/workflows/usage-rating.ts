@@ -279,8 +279,6 @@ function loadInto(ledger: AllowanceLedger, rows: readonly store.CounterRow[]): v
 class CatalogRater implements BatchRater {
   private catalog: RatingCatalog | undefined;
   private ledger = new AllowanceLedger();
-  /** Owners whose counters the ledger holds: loaded once per import, kept across its batches. */
-  private readonly loaded = new Set<string>();
   private readonly result = new RatingResult();
 
   constructor(
@@ -290,20 +288,17 @@ class CatalogRater implements BatchRater {
 
   async begin(tx: Tx, owners: readonly Owner[]): Promise<void> {
     this.catalog ??= await RatingCatalog.load(tx, this.tenantId);
-    // The counters stay in the ledger for the whole import: its batches run one after the other
-    // and an import of a source runs alone (the import's compare-and-set on its resume point), so
-    // only owners new to this import are read. Usage of the same subscriptions arriving another
-    // way during the import (RADIUS, the API) is counted by its own pipeline; see docs/usage.md.
-    const ids: string[] = [];
-    for (const owner of owners) {
-      for (const id of [owner.subscription.id, owner.account.id]) {
-        if (!this.loaded.has(id)) {
-          this.loaded.add(id);
-          ids.push(id);
-        }
-      }
-    }
-    if (ids.length > 0) loadInto(this.ledger, await store.loadCounters(tx, this.tenantId, ids));
+    // The counters are read afresh in every batch's transaction, so usage of the same
+    // subscriptions arriving another way meanwhile (RADIUS, the API, another import) is never
+    // overwritten: on SQLite the batch holds the only write lock, on PostgreSQL the rows are read
+    // FOR UPDATE (in a fixed order, so two writers never wait on each other in a circle).
+    const ids = new Set<string>();
+    for (const owner of owners) ids.add(owner.subscription.id).add(owner.account.id);
+    this.ledger = ledgerFrom(
+      await store.loadCounters(tx, this.tenantId, [...ids].sort(), {
+        forUpdate: this.deps.database.dialect === 'postgres',
+      }),
+    );
   }
 
   rate(owner: Owner, input: UsageInput, out: RatedFields): RatingFailure | undefined {
@@ -329,7 +324,6 @@ class CatalogRater implements BatchRater {
 
   abort(): void {
     this.ledger = new AllowanceLedger();
-    this.loaded.clear();
   }
 }
 
