@@ -1,7 +1,8 @@
 /**
- * `tollgate serve`: migrate, optionally seed the demo, start the API and the webhook dispatcher,
- * and shut down gracefully on SIGINT/SIGTERM (stop accepting, finish requests in flight, stop the
- * dispatcher after its current sends, close the database).
+ * `tollgate serve`: migrate, optionally seed the demo, start the API, the webhook dispatcher and,
+ * when enabled, the RADIUS accounting server, and shut down gracefully on SIGINT/SIGTERM (stop
+ * accepting, finish requests in flight, stop the dispatcher after its current sends, close the
+ * database).
  */
 import { readDemoKey, saveDemoKey } from './demo-key.js';
 import type { Config } from '../kernel/config.js';
@@ -11,6 +12,49 @@ import { seedDemoIfEmpty } from '../workflows/demo.js';
 import { loadDemoFiles } from '../app/demo-files.js';
 import { startBackgroundJobs } from '../workflows/background.js';
 import type { Output } from './output.js';
+import type { Registry } from 'prom-client';
+import type { App } from '../app/container.js';
+import { CommonErrors, fail } from '../kernel/errors.js';
+import { findTenant } from '../workflows/tenants.js';
+import { registerRadiusMetrics } from '../api/metrics.js';
+import { startRadiusAccountingServer, type RadiusAccountingServer } from '../protocols/radius/server.js';
+import { radiusSink } from '../protocols/radius/sink.js';
+
+/**
+ * Starts the RADIUS accounting server of the configuration, recording into its usage source.
+ * Fails (and the process does not start) when the tenant or source does not exist, the source is
+ * not of format radius, or the port cannot be bound.
+ */
+async function startRadius(app: App, registry: Registry): Promise<RadiusAccountingServer> {
+  const config = app.config;
+  const tenant = await findTenant(app, config.radiusTenant ?? '');
+  if (tenant === undefined) {
+    throw fail(CommonErrors.invalid_config, `TOLLGATE_RADIUS_TENANT: no tenant ${config.radiusTenant}`, {
+      field: 'TOLLGATE_RADIUS_TENANT',
+    });
+  }
+  const logger = app.logger.child({ component: 'radius' });
+  const sink = await radiusSink(
+    app,
+    { tenantId: tenant.id, actor: { type: 'system', id: 'radius' } },
+    config.radiusSource ?? '',
+    {
+      identityAttribute: config.radiusIdentityAttribute,
+      apnFromCalledStationId: config.radiusApnFromCalledStationId,
+    },
+    { logger },
+  );
+  const server = await startRadiusAccountingServer({
+    host: config.radiusHost,
+    port: config.radiusPort,
+    clients: config.radiusClients,
+    handle: (event) => sink.handle(event),
+    clock: app.clock,
+    logger,
+  });
+  registerRadiusMetrics(registry, { server: () => server.counters(), sink: () => ({ ...sink.counters() }) });
+  return server;
+}
 
 export async function serve(config: Config, out: Output): Promise<void> {
   const app = await openApp(config);
@@ -32,6 +76,17 @@ export async function serve(config: Config, out: Output): Promise<void> {
   const jobs = startBackgroundJobs(app);
   const address = await server.listen({ host: config.host, port: config.port });
   const base = address.replace('[::1]', 'localhost');
+  let radius: RadiusAccountingServer | undefined;
+  if (config.radiusEnabled) {
+    try {
+      radius = await startRadius(app, server.metricsRegistry);
+    } catch (error) {
+      await server.close();
+      await jobs.stop();
+      await app.close();
+      throw error;
+    }
+  }
 
   const lines = [
     '',
@@ -40,6 +95,12 @@ export async function serve(config: Config, out: Output): Promise<void> {
     `  Docs       ${base}/docs   (OpenAPI: ${base}/openapi.json)`,
     `  Health     ${base}/healthz  ${base}/readyz`,
   ];
+  if (radius) {
+    const { host, port } = radius.address;
+    lines.push(
+      `  RADIUS     accounting on udp ${host.includes(':') ? `[${host}]` : host}:${port} → source ${config.radiusSource} of tenant ${config.radiusTenant} (${config.radiusClients.length} client entries)`,
+    );
+  }
   if (demoKey) {
     lines.push(
       `  Demo admin key (tenant "demo"): ${demoKey}`,
@@ -60,6 +121,8 @@ export async function serve(config: Config, out: Output): Promise<void> {
     }, config.shutdownGraceMs);
     timer.unref();
     try {
+      // RADIUS first: requests in its sink finish and are answered while the database is open.
+      await radius?.close();
       await server.close();
       await jobs.stop();
       await app.close();

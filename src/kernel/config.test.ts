@@ -77,4 +77,26 @@ describe('configuration', () => {
     assert.equal(described.tokenSecret, '(set)');
     assert.doesNotMatch(JSON.stringify(described), /xxxxxxxx/);
   });
+
+  it('runs no RADIUS server by default, and needs source, tenant and clients file when enabled', () => {
+    const config = parseConfig({});
+    assert.equal(config.radiusEnabled, false);
+    assert.equal(config.radiusHost, '127.0.0.1');
+    assert.equal(config.radiusPort, 1813);
+    assert.equal(config.radiusIdentityAttribute, 'User-Name');
+    assert.deepEqual(config.radiusClients, []);
+
+    const error = configError(() => parseConfig({ TOLLGATE_RADIUS_ENABLED: 'true' }));
+    const fields = (error.errors ?? []).map((e) => e.field).sort();
+    assert.deepEqual(fields, [
+      'TOLLGATE_RADIUS_CLIENTS_FILE',
+      'TOLLGATE_RADIUS_SOURCE',
+      'TOLLGATE_RADIUS_TENANT',
+    ]);
+    const bad = configError(() =>
+      parseConfig({ TOLLGATE_RADIUS_PORT: '70000', TOLLGATE_RADIUS_IDENTITY_ATTRIBUTE: 'Framed-IP' }),
+    );
+    assert.match(bad.message, /TOLLGATE_RADIUS_PORT = "70000": must be between 0 and 65535/);
+    assert.match(bad.message, /TOLLGATE_RADIUS_IDENTITY_ATTRIBUTE = "Framed-IP": must be one of User-Name/);
+  });
 });

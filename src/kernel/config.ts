@@ -25,11 +25,53 @@ export interface Config {
   readonly shutdownGraceMs: number;
   /** Seed the demo tenant, data and admin key when the database is empty. */
   readonly demo: boolean;
+  /** Run the RADIUS accounting server (docs/radius.md) in `tollgate serve`. */
+  readonly radiusEnabled: boolean;
+  readonly radiusHost: string;
+  readonly radiusPort: number;
+  /** The usage source (format radius) the accounting is recorded under; required when enabled. */
+  readonly radiusSource: string | undefined;
+  /** The tenant (slug or id) the source belongs to; required when enabled. */
+  readonly radiusTenant: string | undefined;
+  /** A YAML or JSON file listing the RADIUS clients; required when enabled. */
+  readonly radiusClientsFile: string | undefined;
+  /** The attribute that names the subscriber (`RADIUS_IDENTITY_ATTRIBUTES`). */
+  readonly radiusIdentityAttribute: RadiusIdentityAttributeName;
+  /** Take the APN from Called-Station-Id (3GPP gateways). */
+  readonly radiusApnFromCalledStationId: boolean;
+  /**
+   * The clients of `radiusClientsFile`, read by the configuration loader (app/config.ts); empty
+   * until then. Not a setting of its own: secrets stay in that file, never in the environment.
+   */
+  readonly radiusClients: readonly RadiusClientEntry[];
 }
+
+/** One RADIUS client as the clients file lists it: an address or CIDR block and its shared secret. */
+export interface RadiusClientEntry {
+  readonly address: string;
+  /** Never logged: `describeConfig` shows "(set)". */
+  readonly secret: string;
+  readonly name?: string;
+}
+
+/**
+ * The RADIUS attributes that can name the subscriber (the keys of IDENTITY_ATTRIBUTES in
+ * protocols/radius/accounting.ts; the kernel imports nothing of ours, a test keeps them equal).
+ */
+export const RADIUS_IDENTITY_ATTRIBUTES = [
+  'User-Name',
+  'Calling-Station-Id',
+  'NAS-Port-Id',
+  'Agent-Circuit-Id',
+  '3GPP-IMSI',
+] as const;
+export type RadiusIdentityAttributeName = (typeof RADIUS_IDENTITY_ATTRIBUTES)[number];
 
 type Kind = 'string' | 'integer' | 'boolean';
 
-interface Setting<K extends keyof Config> {
+type SettingKey = Exclude<keyof Config, 'radiusClients'>;
+
+interface Setting<K extends SettingKey> {
   readonly key: K;
   readonly env: string;
   readonly kind: Kind;
@@ -39,7 +81,7 @@ interface Setting<K extends keyof Config> {
   readonly secret?: boolean;
 }
 
-function setting<K extends keyof Config>(s: Setting<K>): Setting<K> {
+function setting<K extends SettingKey>(s: Setting<K>): Setting<K> {
   return s;
 }
 
@@ -156,6 +198,69 @@ export const SETTINGS = [
     description: 'Seed demo data into an empty database at start.',
     default: false,
   }),
+  setting({
+    key: 'radiusEnabled',
+    env: 'TOLLGATE_RADIUS_ENABLED',
+    kind: 'boolean',
+    description:
+      'Run the RADIUS accounting server in `tollgate serve` (needs TOLLGATE_RADIUS_SOURCE, _TENANT and _CLIENTS_FILE).',
+    default: false,
+  }),
+  setting({
+    key: 'radiusHost',
+    env: 'TOLLGATE_RADIUS_HOST',
+    kind: 'string',
+    description: 'Address the RADIUS accounting server listens on (open it to the NAS network deliberately).',
+    default: '127.0.0.1',
+  }),
+  setting({
+    key: 'radiusPort',
+    env: 'TOLLGATE_RADIUS_PORT',
+    kind: 'integer',
+    description: 'UDP port of the RADIUS accounting server (0 = any free port).',
+    default: 1813,
+    check: inRange(0, 65535),
+  }),
+  setting({
+    key: 'radiusSource',
+    env: 'TOLLGATE_RADIUS_SOURCE',
+    kind: 'string',
+    description: 'The usage source (format radius) RADIUS accounting is recorded under.',
+    default: undefined,
+  }),
+  setting({
+    key: 'radiusTenant',
+    env: 'TOLLGATE_RADIUS_TENANT',
+    kind: 'string',
+    description: 'The tenant (slug) of that source.',
+    default: undefined,
+  }),
+  setting({
+    key: 'radiusClientsFile',
+    env: 'TOLLGATE_RADIUS_CLIENTS_FILE',
+    kind: 'string',
+    description:
+      'YAML or JSON list of RADIUS clients: { address (or cidr), secret, name }. Secrets are never logged.',
+    default: undefined,
+  }),
+  setting({
+    key: 'radiusIdentityAttribute',
+    env: 'TOLLGATE_RADIUS_IDENTITY_ATTRIBUTE',
+    kind: 'string',
+    description: `The attribute naming the subscriber: ${RADIUS_IDENTITY_ATTRIBUTES.join(', ')}.`,
+    default: 'User-Name',
+    check: (v) =>
+      (RADIUS_IDENTITY_ATTRIBUTES as readonly string[]).includes(v)
+        ? undefined
+        : `must be one of ${RADIUS_IDENTITY_ATTRIBUTES.join(', ')}`,
+  }),
+  setting({
+    key: 'radiusApnFromCalledStationId',
+    env: 'TOLLGATE_RADIUS_APN_FROM_CALLED_STATION_ID',
+    kind: 'boolean',
+    description: 'Take the APN of data usage from Called-Station-Id (3GPP TS 29.061 gateways).',
+    default: false,
+  }),
 ] as const;
 
 export type Source = { readonly name: string; readonly values: Readonly<Record<string, unknown>> };
@@ -219,6 +324,17 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, f
     }
     out[s.key] = value;
   }
+  if (out.radiusEnabled === true) {
+    for (const s of SETTINGS) {
+      if (
+        (s.key === 'radiusSource' || s.key === 'radiusTenant' || s.key === 'radiusClientsFile') &&
+        (out[s.key] === undefined || String(out[s.key]).trim() === '')
+      ) {
+        problems.push({ field: s.env, message: `${s.env} is required when TOLLGATE_RADIUS_ENABLED is on` });
+      }
+    }
+  }
+  out.radiusClients = [];
   if (problems.length > 0) {
     throw fail(
       CommonErrors.invalid_config,
@@ -238,6 +354,13 @@ export function describeConfig(config: Config): Record<string, unknown> {
   for (const s of SETTINGS) {
     const value = config[s.key];
     out[s.key] = s.secret && value !== undefined ? '(set)' : value;
+  }
+  if (config.radiusClients.length > 0) {
+    out.radiusClients = config.radiusClients.map((client) => ({
+      address: client.address,
+      ...(client.name !== undefined ? { name: client.name } : {}),
+      secret: '(set)',
+    }));
   }
   return out;
 }

@@ -196,15 +196,15 @@ export class BulkInserter {
       let builder = (db as any).insertInto(this.table).values(values);
       const upsert = this.upsert;
       if (upsert !== undefined) {
-        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+        /* eslint-disable @typescript-eslint/no-explicit-any -- the table is chosen at run time */
         builder = builder.onConflict((oc: any) =>
-          // eslint-disable-next-line @typescript-eslint/no-explicit-any
           oc
             .columns(upsert.key)
             .doUpdateSet((eb: any) =>
               Object.fromEntries(upsert.update.map((column) => [column, eb.ref(`excluded.${column}`)])),
             ),
         );
+        /* eslint-enable @typescript-eslint/no-explicit-any */
       }
       query = builder.compile() as CompiledQuery;
       if (query.parameters.length !== rows * this.columns.length) {

@@ -26,7 +26,7 @@ import {
 } from '../usage/index.js';
 import * as store from '../usage/store.js';
 import type { ControlRow, ImportRecord, RejectFilter, RejectRecord, SourceRecord } from '../usage/store.js';
-import { readerForSource, validateSourceMapping } from '../usage/formats.js';
+import { readerFor, readerForSource, validateSourceMapping } from '../usage/formats.js';
 import { freeswitchJsonToItem, jsonLineToItem } from '../usage/readers/index.js';
 import { findStoredResponse } from '../idempotency/index.js';
 import { readExecutor, recordChange, runChange, type Caller, type WorkflowDeps } from './context.js';
@@ -523,7 +523,7 @@ export async function reprocessRejects(
         source = (await getSource(deps, tenantId, sourceName)).definition;
         sources.set(sourceName, source);
       }
-      const reader = readerForSource(source);
+      const reader = rereader(source);
       const items: ReadItem[] = [];
       const origins: RejectOrigin[] = [];
       for (const reject of rejects) {
@@ -557,6 +557,26 @@ export async function reprocessRejects(
     );
   }
   return result;
+}
+
+/** Formats whose records arrive one by one (RADIUS, the API, FreeSWITCH JSON) have no file reader. */
+const FILE_FORMATS: ReadonlySet<string> = new Set([
+  'csv',
+  'tsv',
+  'asterisk-csv',
+  'freeswitch-csv',
+  'jsonl',
+  '3gpp-ber',
+]);
+
+/**
+ * The reader that reads a stored reject again: the source's own for file formats. A reject of a
+ * source whose records arrive one by one (a RADIUS packet, an API call) is read as a JSON line
+ * (docs/usage-formats.md, "JSON lines"): correct it by replacing its raw record with the usage as
+ * one JSON line; until then it stays rejected, with a message saying so.
+ */
+function rereader(source: SourceDefinition): UsageReader {
+  return FILE_FORMATS.has(source.format) ? readerForSource(source) : readerFor('jsonl');
 }
 
 /** Reads one stored raw record again with its source's reader, at its original position. */
