@@ -23,6 +23,7 @@ import { eventRoutes } from './routes/events.js';
 import { auditRoutes } from './routes/audit.js';
 import { customerRoutes } from './routes/customers.js';
 import { catalogRoutes } from './routes/catalog.js';
+import { usageRoutes } from './routes/usage.js';
 
 export const API_VERSION = '0.1.0';
 
@@ -163,6 +164,7 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
   await server.register(auditRoutes(app));
   await server.register(customerRoutes(app));
   await server.register(catalogRoutes(app));
+  await server.register(usageRoutes(app));
 
   server.get(
     '/openapi.json',

@@ -170,6 +170,9 @@ export function protectedRoutes(server: FastifyInstance): RouteEntry[] {
 /** The id prefix (`key`, `whs`...) a route's `:id` parameter takes, read from its params schema. */
 export function idPrefixOf(route: RouteEntry): string | undefined {
   if (!route.url.includes(':id')) return undefined;
+  // Ids that carry no prefix (64-bit decimal ids, source names) declare their kind instead.
+  const kind = idKindOf(route);
+  if (kind !== undefined) return kind;
   const pattern = schemaOf(route, 'params')?.properties?.id?.pattern;
   const match = pattern ? /^\^([a-z][a-z0-9]*)_/.exec(pattern) : null;
   if (!match)
@@ -177,10 +180,26 @@ export function idPrefixOf(route: RouteEntry): string | undefined {
   return match[1];
 }
 
+/**
+ * The kind an `:id` parameter declares with `x-id-kind` when its ids carry no prefix: rated usage
+ * and rejects (64-bit decimal ids), usage sources (names).
+ */
+export function idKindOf(route: RouteEntry): string | undefined {
+  const id = schemaOf(route, 'params')?.properties?.id as (JsonSchema & { 'x-id-kind'?: string }) | undefined;
+  return id?.['x-id-kind'];
+}
+
 /** The route's URL with `:id` replaced by `id` (default: a well-formed id that exists nowhere). */
 export function pathOf(route: RouteEntry, id?: string): string {
   const prefix = idPrefixOf(route);
-  const filled = prefix ? route.url.replace(':id', id ?? newId(prefix, systemClock)) : route.url;
+  const kind = idKindOf(route);
+  const fresh = () =>
+    kind === undefined
+      ? newId(prefix!, systemClock)
+      : kind === 'usage-source'
+        ? 'no-such-source'
+        : '999999999999';
+  const filled = prefix ? route.url.replace(':id', id ?? fresh()) : route.url;
   if (filled.includes(':')) throw new Error(`pathOf: ${route.url} has a parameter the helper does not know`);
   return filled.replace('*', 'x');
 }
@@ -197,6 +216,10 @@ const SAMPLE_VALUES: Readonly<Record<string, unknown>> = {
   // TMF620 prices: { unit: currency, value: decimal text }.
   unit: 'EUR',
   value: '9.99',
+  // Usage source definitions: a numbering plan's country calling code.
+  countryCode: '49',
+  // 64-bit ids given as decimal text (rejects to reprocess).
+  'ids[]': '999999999999',
 };
 
 /** A value valid for `schema`; `name` picks a known sample for fields that need one. */
