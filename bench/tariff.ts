@@ -5,13 +5,19 @@
  *
  *   compile   compileTariff (validation included) of a tariff with 200 000 prefixes in about 300
  *             zones, three time bands with per-band prices and a holiday calendar; median of 5 runs
- *   lookups   chargeCall on random numbers: longest-prefix match, band lookup in Europe/Berlin,
- *             increments, bigint amount, connect fee, minimum/maximum, the result object; median
- *             of 5 runs of 10 000 000 calls each, after a warm-up, by the wall clock
+ *   lookups   chargeCallInto on random numbers, the allocation-free entry point a batch rating
+ *             engine calls per record: input checks, longest-prefix match, band lookup in
+ *             Europe/Berlin, increments, the exact amount (in safe-integer numbers when provably
+ *             exact, else bigint), connect fee, minimum/maximum, written into one reused scratch
+ *             object and read back; median of 5 runs of 10 000 000 calls each, after a warm-up,
+ *             by the wall clock. Nothing is cached between calls but what the tariff itself
+ *             caches for any caller (UTC offsets and bands per hour).
  *
- * and, for information: the same by CPU time (the machine may be shared), chargeCall on numbers
- * that walk deep into the trie, the trie lookup alone, chargeCall with bandCrossing 'split', and
- * the rate-deck parse of the same 200k prefixes as CSV.
+ * and, for information: the same by CPU time (the machine may be shared), chargeCallInto on
+ * numbers that walk deep into the trie, chargeCall (a new object of strings and bigints per
+ * call), the trie lookup alone, chargeCallInto with bandCrossing 'split', and the rate-deck parse
+ * of the same 200k prefixes as CSV. Before timing, the number path is checked against the bigint
+ * path on every prepared call.
  *
  * The prefixes: about 190 country codes (real 1-, 2- and 3-digit ones); half the countries have a
  * fixed and a mobile zone, half one zone (about 300 zones); each country code is a prefix of its

@@ -9,11 +9,16 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export const DEMO_CATALOG_FILE = join(ROOT, 'examples', 'catalog', 'demo-operator.yaml');
 export const DEMO_CUSTOMERS_FILE = join(ROOT, 'examples', 'customers', 'demo-customers.csv');
+export const DEMO_USAGE_SOURCES_FILE = join(ROOT, 'examples', 'usage', 'sources.yaml');
 
 export function loadDemoFiles(): DemoFiles {
   const read = (path: string) => ({
     file: relative(process.cwd(), path) || path,
     text: readFileSync(path, 'utf8'),
   });
-  return { catalog: read(DEMO_CATALOG_FILE), customers: read(DEMO_CUSTOMERS_FILE) };
+  return {
+    catalog: read(DEMO_CATALOG_FILE),
+    customers: read(DEMO_CUSTOMERS_FILE),
+    usageSources: read(DEMO_USAGE_SOURCES_FILE),
+  };
 }

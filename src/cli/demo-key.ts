@@ -22,3 +22,8 @@ export function readDemoKey(config: Config): string | undefined {
   const file = demoKeyFile(config);
   return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
 }
+
+/** Where the demo writes its day of usage files (beside the demo database). */
+export function demoUsageDirectory(config: Config): string {
+  return join(dirname(demoKeyFile(config)), 'demo-usage');
+}

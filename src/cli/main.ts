@@ -30,7 +30,7 @@ import {
 } from '../catalog/index.js';
 import type { Actor, Caller } from '../workflows/context.js';
 import { createOutput, reportError, table, type Output } from './output.js';
-import { saveDemoKey } from './demo-key.js';
+import { demoUsageDirectory, saveDemoKey } from './demo-key.js';
 import { registerUsageCommands } from './usage.js';
 import { writeFileSync, readFileSync } from 'node:fs';
 
@@ -286,7 +286,9 @@ export function buildCli(): Command {
     .description('seed the demo tenants and keys into an empty database')
     .action(async (_o, command: Command) =>
       withApp(command, async (app, out) => {
-        const seed = await seedDemoIfEmpty(app, loadDemoFiles());
+        const seed = await seedDemoIfEmpty(app, loadDemoFiles(), {
+          usageDirectory: demoUsageDirectory(app.config),
+        });
         if (!seed) {
           out.result({ seeded: false }, () => 'The database already has tenants; nothing seeded.');
           return;

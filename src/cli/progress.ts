@@ -31,6 +31,7 @@ export function createProgress(
   const started = nowMs();
   let lastDraw = -Infinity;
   let last: ProgressState | undefined;
+  let lastDrawn: ProgressState | undefined;
 
   const render = (state: ProgressState): string => {
     const elapsedSec = Math.max((nowMs() - started) / 1000, 1e-3);
@@ -50,11 +51,14 @@ export function createProgress(
       const now = nowMs();
       if (now - lastDraw < (interactive ? REDRAW_INTERVAL_MS : LINE_INTERVAL_MS)) return;
       lastDraw = now;
+      lastDrawn = state;
       stream.write(interactive ? `\r${render(state)}\u001b[K` : `${render(state)}\n`);
     },
     finish(state) {
       const final = state ?? last;
       if (final === undefined) return;
+      // A log (not a terminal) already has the line when the last update was drawn.
+      if (!interactive && final === lastDrawn) return;
       stream.write(interactive ? `\r${render(final)}\u001b[K\n` : `${render(final)}\n`);
     },
   };

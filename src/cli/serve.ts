@@ -4,7 +4,7 @@
  * accepting, finish requests in flight, stop the dispatcher after its current sends, close the
  * database).
  */
-import { readDemoKey, saveDemoKey } from './demo-key.js';
+import { demoUsageDirectory, readDemoKey, saveDemoKey } from './demo-key.js';
 import type { Config } from '../kernel/config.js';
 import { openApp } from '../app/container.js';
 import { buildServer } from '../api/server.js';
@@ -60,7 +60,7 @@ export async function serve(config: Config, out: Output): Promise<void> {
   const app = await openApp(config);
   let demoKey: string | undefined;
   if (config.demo) {
-    const seed = await seedDemoIfEmpty(app, loadDemoFiles());
+    const seed = await seedDemoIfEmpty(app, loadDemoFiles(), { usageDirectory: demoUsageDirectory(config) });
     if (seed) {
       saveDemoKey(config, seed.adminKey);
       demoKey = seed.adminKey;
@@ -68,6 +68,13 @@ export async function serve(config: Config, out: Output): Promise<void> {
         `Seeded the demo: tenants "demo" and "demo-brand", ${seed.keys.length} API keys, ${seed.offers} offers, ` +
           `${seed.customers.subscriptions} subscriptions from ${seed.customers.rows} customer rows.`,
       );
+      if (seed.usage) {
+        out.info(
+          `Imported a day of demo usage (${seed.usage.day}): ${seed.usage.recordsIn} records from ${seed.usage.sources.length} sources = ` +
+            `${seed.usage.rated} rated + ${seed.usage.rejected} rejected + ${seed.usage.duplicates} duplicates ` +
+            `(see: npx tollgate usage controls --tenant demo).`,
+        );
+      }
     } else {
       demoKey = readDemoKey(config);
     }

@@ -287,19 +287,29 @@ export function registerUsageCommands(program: Command, helpers: CliHelpers): vo
           );
         }),
     );
+  // The subcommands share --tenant (and discard's --reason) with the listing command above, which
+  // declares them too: commander hands such options to the parent, so read them from there.
+  const sharedOption = (command: Command, name: 'tenant' | 'reason'): string => {
+    const value = command.optsWithGlobals<Record<string, unknown>>()[name];
+    if (typeof value !== 'string' || value === '') {
+      throw fail(CommonErrors.invalid_input, `--${name} is required`, { field: `--${name}` });
+    }
+    return value;
+  };
   rejects
     .command('correct')
     .description("replace an open reject's raw record with a corrected one (then run `usage reprocess`)")
     .argument('<id>', 'reject id', bigId)
     .requiredOption('--raw <record>', 'the corrected raw record (a CSV line, a JSON line, hex for BER)')
-    .requiredOption('--tenant <slug>', 'tenant slug or id')
-    .action(async (id: bigint, o: { raw: string; tenant: string }, command: Command) =>
+    .option('--tenant <slug>', 'tenant slug or id (required)')
+    .action(async (id: bigint, o: { raw: string }, command: Command) =>
       withApp(command, async (app, out) => {
-        const caller = await tenantCaller(app, o.tenant);
+        const tenant = sharedOption(command, 'tenant');
+        const caller = await tenantCaller(app, tenant);
         const after = await correctReject(app, caller, id, o.raw);
         out.result(
           after,
-          () => `Corrected reject ${id}; reprocess it with: tollgate usage reprocess --tenant ${o.tenant}`,
+          () => `Corrected reject ${id}; reprocess it with: tollgate usage reprocess --tenant ${tenant}`,
         );
       }),
     );
@@ -307,12 +317,12 @@ export function registerUsageCommands(program: Command, helpers: CliHelpers): vo
     .command('discard')
     .description('close an open reject without rating it; it stays counted as rejected')
     .argument('<id>', 'reject id', bigId)
-    .requiredOption('--reason <text>', 'why')
-    .requiredOption('--tenant <slug>', 'tenant slug or id')
-    .action(async (id: bigint, o: { reason: string; tenant: string }, command: Command) =>
+    .option('--reason <text>', 'why (required)')
+    .option('--tenant <slug>', 'tenant slug or id (required)')
+    .action(async (id: bigint, _o: unknown, command: Command) =>
       withApp(command, async (app, out) => {
-        const caller = await tenantCaller(app, o.tenant);
-        await discardReject(app, caller, id, o.reason);
+        const caller = await tenantCaller(app, sharedOption(command, 'tenant'));
+        await discardReject(app, caller, id, sharedOption(command, 'reason'));
         out.result({ id, status: 'discarded' }, () => `Discarded reject ${id}.`);
       }),
     );

@@ -724,21 +724,35 @@ export async function insertDedupChunk(
     .execute();
 }
 
+/** The dedup chunks of (source, day), oldest first; only those after `afterId` when given. */
 export async function loadDedupChunks(
   db: Executor,
   tenantId: string,
   source: string,
   eventDay: string,
-): Promise<string[]> {
+  afterId?: bigint,
+): Promise<Array<{ id: bigint; keys: string }>> {
   const rows = await db
     .selectFrom('usage_dedup_chunks')
-    .select('keys')
+    .select(['id', 'keys'])
     .where('tenant_id', '=', tenantId)
     .where('source', '=', source)
     .where('event_day', '=', eventDay)
+    .$if(afterId !== undefined, (q) => q.where('id', '>', afterId!))
     .orderBy('id')
     .execute();
-  return rows.map((row) => row.keys);
+  return rows.map((row) => ({ id: toBigInt(row.id, 'id'), keys: row.keys }));
+}
+
+/** Locks a source's row until the transaction ends (PostgreSQL), serialising its batches. */
+export async function lockSource(db: Executor, tenantId: string, source: string): Promise<void> {
+  await db
+    .selectFrom('usage_sources')
+    .select('id')
+    .where('tenant_id', '=', tenantId)
+    .where('name', '=', source)
+    .forUpdate()
+    .execute();
 }
 
 // ---------------------------------------------------------------------------------------------

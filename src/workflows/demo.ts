@@ -11,28 +11,64 @@ import { importCustomers, importRecordsFromCsv } from './customers.js';
 import { createTenant, listTenants } from './tenants.js';
 import { withAmbientTransaction, type Actor, type WorkflowDeps } from './context.js';
 import { inTransaction } from '../storage/database.js';
+import { seedDemoUsage, type DemoUsageSummary } from './demo-usage.js';
 
-/** The example files the demo loads: a catalog (catalog-as-code YAML) and customers (import CSV). */
+/**
+ * The example files the demo loads: a catalog (catalog-as-code YAML), customers (import CSV) and,
+ * optionally, the usage sources (examples/usage/sources.yaml) whose traffic it generates.
+ */
 export interface DemoFiles {
   readonly catalog: { readonly file: string; readonly text: string };
   readonly customers: { readonly file: string; readonly text: string };
+  readonly usageSources?: { readonly file: string; readonly text: string };
+}
+
+export interface DemoOptions {
+  /**
+   * Where to write the demo's day of usage files (data/demo-usage). With it and
+   * `files.usageSources`, the seed also defines the usage sources and imports a generated day of
+   * traffic (src/workflows/demo-usage.ts); without, the demo has no usage.
+   */
+  readonly usageDirectory?: string;
 }
 
 export interface DemoSeed {
   readonly tenantSlug: string;
+  readonly tenantId: string;
   readonly offers: number;
   readonly customers: { readonly rows: number; readonly subscriptions: number };
   readonly adminKey: string;
   readonly keys: ReadonlyArray<{ name: string; roles: readonly Role[]; secret: string }>;
+  /** The day of traffic imported, when the usage part was seeded. */
+  readonly usage?: DemoUsageSummary;
 }
 
 const SEED_ACTOR: Actor = { type: 'system', id: 'demo-seed' };
 
 /** Seeds the demo when no tenant exists yet; returns undefined when the database has data. */
-export async function seedDemoIfEmpty(deps: WorkflowDeps, files: DemoFiles): Promise<DemoSeed | undefined> {
-  // One transaction for the whole seed: a failure anywhere leaves the database empty, so the next
-  // start seeds again instead of finding a half-made demo.
-  return inTransaction(deps.database, (tx) => withAmbientTransaction(tx, () => seed(deps, files)));
+export async function seedDemoIfEmpty(
+  deps: WorkflowDeps,
+  files: DemoFiles,
+  options: DemoOptions = {},
+): Promise<DemoSeed | undefined> {
+  // One transaction for the tenants, keys, catalog and customers: a failure anywhere leaves the
+  // database empty, so the next start seeds again instead of finding a half-made demo.
+  const seeded = await inTransaction(deps.database, (tx) =>
+    withAmbientTransaction(tx, () => seed(deps, files)),
+  );
+  if (seeded === undefined || files.usageSources === undefined || options.usageDirectory === undefined) {
+    return seeded;
+  }
+  // Usage comes after that transaction has committed: a file import commits batch by batch (its
+  // own transactions, which cannot nest in another on SQLite's single connection), exactly as an
+  // operator's import would. Should it fail, the rest of the demo stands; the day can be imported
+  // again with `tollgate usage import` from the files it wrote.
+  const usage = await seedDemoUsage(
+    deps,
+    { tenantId: seeded.tenantId, actor: SEED_ACTOR },
+    { sources: files.usageSources, customers: files.customers, directory: options.usageDirectory },
+  );
+  return { ...seeded, usage };
 }
 
 async function seed(deps: WorkflowDeps, files: DemoFiles): Promise<DemoSeed | undefined> {
@@ -77,6 +113,7 @@ async function seed(deps: WorkflowDeps, files: DemoFiles): Promise<DemoSeed | un
   const subscriptions = report.rows.filter((r) => r.subscriptionId !== undefined).length;
   return {
     tenantSlug: operator.slug,
+    tenantId: operator.id,
     adminKey: keys[0]!.secret,
     keys,
     offers: diff.entries.filter((e) => e.kind === 'offer' && e.action === 'create').length,

@@ -21,7 +21,7 @@
 import { instantFromMs, type Clock } from '../kernel/clock.js';
 import { fail } from '../kernel/errors.js';
 import { UsageErrors } from '../usage/errors.js';
-import type { Database, Tx } from '../storage/database.js';
+import type { Database, Executor, Tx } from '../storage/database.js';
 import { inTransaction } from '../storage/database.js';
 import type { ReadItem, ReadStart, RejectReason, UsageInput } from '../usage/model.js';
 import { checkRecordBounds, dedupKeyOf, type SourceDefinition } from '../usage/source.js';
@@ -32,6 +32,7 @@ import {
   allocateIds,
   insertDedupChunk,
   loadDedupChunks,
+  lockSource,
   ratedUsageInserter,
   rejectInserter,
   updateReject,
@@ -160,6 +161,8 @@ export interface PipelineOptions {
 
 export class UsagePipeline {
   private readonly dedupSets = new Map<string, KeyHashSet>();
+  /** The highest dedup chunk id read into each (source, day) set. */
+  private readonly dedupSeen = new Map<string, bigint>();
   private readonly ratedInserter: BulkInserter = ratedUsageInserter();
   private readonly rejectsInserter: BulkInserter = rejectInserter();
   private readonly days = new DayNames();
@@ -196,6 +199,13 @@ export class UsagePipeline {
 
     try {
       return await inTransaction(database, async (tx) => {
+        // Batches of one source are serialised (SQLite has one writer; on PostgreSQL the source's
+        // row is locked), and each reads the dedup keys other pipelines committed since it last
+        // looked: two imports of one source at once still never rate the same record twice.
+        if (database.dialect === 'postgres') await lockSource(tx, tenantId, source.name);
+        const batchDays = new Set<string>();
+        for (const item of items) if (item.kind === 'record') batchDays.add(this.days.of(item.input.startMs));
+        for (const day of batchDays) await this.catchUpDedupDay(tx, day);
         const owners = new Map<string, Owner>();
         const ownerOf: Array<Owner | undefined> = new Array(items.length);
         for (let i = 0; i < items.length; i++) {
@@ -473,13 +483,18 @@ export class UsagePipeline {
           let chunkId = await allocateIds(tx, 'usage_dedup_chunks', newKeys.size);
           for (const [day, keys] of newKeys) {
             await insertDedupChunk(tx, tenantId, {
-              id: chunkId++,
+              id: chunkId,
               source: source.name,
               eventDay: day,
               importId,
               keyCount: keys.length / 2,
               keys: packKeyHashes(Uint32Array.from(keys)),
             });
+            // Every earlier chunk of this source is committed (batches of a source are
+            // serialised), so the set holds everything up to this id once the batch commits; a
+            // failed batch breaks the pipeline, so a wrong mark is never used.
+            this.dedupSeen.set(`${source.name}\u0000${day}`, chunkId);
+            chunkId++;
           }
         }
         for (const { origin, usageSlot } of reprocessed) {
@@ -553,15 +568,25 @@ export class UsagePipeline {
   private async ensureDedupDay(day: string): Promise<void> {
     const name = `${this.options.source.name}\u0000${day}`;
     if (this.dedupSets.has(name)) return;
-    const set = new KeyHashSet(4096);
+    this.dedupSets.set(name, new KeyHashSet(4096));
+    await this.catchUpDedupDay(this.options.database.db, day);
+  }
+
+  /** Reads the dedup chunks of (source, day) committed since this pipeline last read them. */
+  private async catchUpDedupDay(db: Executor, day: string): Promise<void> {
+    const name = `${this.options.source.name}\u0000${day}`;
+    const set = this.dedupSets.get(name) as KeyHashSet;
     const chunks = await loadDedupChunks(
-      this.options.database.db,
+      db,
       this.options.tenantId,
       this.options.source.name,
       day,
+      this.dedupSeen.get(name),
     );
-    for (const chunk of chunks) unpackKeyHashesInto(chunk, set);
-    this.dedupSets.set(name, set);
+    for (const chunk of chunks) {
+      unpackKeyHashesInto(chunk.keys, set);
+      this.dedupSeen.set(name, chunk.id);
+    }
   }
 }
 

@@ -20,6 +20,13 @@
  * to the currency's minor unit is not done here: a charge is a rated amount, booked later through
  * RatedAmount.roundToMoney with the mode the contract names.
  *
+ * Voice amounts are computed in JavaScript numbers instead of bigint whenever every intermediate
+ * provably stays at or below 2^53 − 1 pico-units (about 9 007 major units), where numbers are
+ * exact; otherwise in bigint. The two give the same amounts to the pico-unit (VoiceNumbers in
+ * compile.ts has the bounds; the tests compare both paths and divideRounded on random tariffs).
+ * chargeCallInto writes a call's charge into a reused CallChargeScratch and allocates nothing;
+ * chargeCall is built on it and returns the usual object of strings and bigints.
+ *
  * Data and events multiply whole units by unit prices and never round.
  */
 import { formatDecimal, parseDecimal, divideRounded } from '../../kernel/decimal.js';
@@ -306,16 +313,32 @@ export function chargeCall(tariff: CompiledTariff, usage: CallUsage, options?: C
     true,
   );
   const names = tariff.bands.names;
+  const big = out.amountsAreBig;
+  // Each BigInt(number) allocates, so equal amounts share one bigint: with one part its amount is
+  // the usage, and without a fee or a limit the amount is the usage too.
+  const usagePico = big ? out.usagePicoBig : BigInt(out.usagePico);
+  const connectFeePico = big
+    ? out.connectFeePicoBig
+    : out.connectFeePico === 0
+      ? 0n
+      : BigInt(out.connectFeePico);
+  const amountPico = big
+    ? out.amountPicoBig
+    : out.amountPico === out.usagePico
+      ? usagePico
+      : BigInt(out.amountPico);
   let parts: readonly BandPart[] = NO_PARTS;
-  if (out.partCount > 0) {
+  if (out.partCount === 1) {
+    parts = [
+      { band: names[out.partBand[0] as number] as string, seconds: out.chargedSec, amountPico: usagePico },
+    ];
+  } else if (out.partCount > 1) {
     const list: BandPart[] = [];
     for (let k = 0; k < out.partCount; k++) {
       list.push({
         band: names[out.partBand[k] as number] as string,
         seconds: out.partSeconds[k] as number,
-        amountPico: out.amountsAreBig
-          ? (out.partAmountPicoBig[k] as bigint)
-          : BigInt(out.partAmountPico[k] as number),
+        amountPico: big ? (out.partAmountPicoBig[k] as bigint) : BigInt(out.partAmountPico[k] as number),
       });
     }
     parts = list;
@@ -329,10 +352,10 @@ export function chargeCall(tariff: CompiledTariff, usage: CallUsage, options?: C
     parts,
     durationSec: out.durationSec,
     chargedSec: out.chargedSec,
-    connectFeePico: out.amountsAreBig ? out.connectFeePicoBig : BigInt(out.connectFeePico),
-    usagePico: out.amountsAreBig ? out.usagePicoBig : BigInt(out.usagePico),
+    connectFeePico,
+    usagePico,
     limit: out.limit,
-    amountPico: out.amountsAreBig ? out.amountPicoBig : BigInt(out.amountPico),
+    amountPico,
     trace: undefined,
   };
   if (options?.trace !== true) return charge;

@@ -157,8 +157,8 @@ export function buildPrefixTrie(
     }
   }
 
-  const laidOut = depthFirstLayout(nodes, nodeCount);
   const jumpDigits = jumpDigitsFor(prefixes.length);
+  const laidOut = layOut(nodes, nodeCount, jumpDigits);
   return {
     nodes: laidOut.nodes,
     jump: buildJumpTable(laidOut.nodes, jumpDigits),
@@ -169,30 +169,66 @@ export function buildPrefixTrie(
 }
 
 /**
- * Renumbers the nodes in depth-first order (a node, then its subtrees in digit order), leaving out
- * the leaves and writing every digit slot in its final form (see the module comment), which also
- * trims the spare capacity. Insertion order scatters the nodes of one long prefix across the whole
- * array, one cache miss (and often a TLB miss) per digit; in depth-first order a node's first
- * child is the very next node, a chain of single children (the usual shape below the sixth digit)
- * is one contiguous run of memory, and each subtree is one block.
+ * Renumbers the nodes, leaving out the leaves and writing every digit slot in its final form (see
+ * the module comment), which also trims the spare capacity. The order is chosen for the cache:
+ *
+ * - first the top, every node down to depth J (jumpDigits), level by level. A lookup that goes
+ *   past the jump table reads a node of depth J first, and with the 109k such nodes of a 200k
+ *   table packed together (4.8 MB) instead of spread over all 16 MB, those reads fall on a
+ *   quarter of the memory pages (fewer TLB misses) and more of them hit the caches: charging
+ *   random numbers measured about 10% faster than with the whole trie depth first;
+ * - then each subtree below a depth-J node, depth first (a node, then its subtrees in digit
+ *   order), one after another. Insertion order scatters the nodes of one long prefix across the
+ *   whole array, one cache miss per digit; in depth-first order a node's first child is the very
+ *   next node and a chain of single children (the usual shape below the sixth digit) is one
+ *   contiguous run of memory.
  */
-function depthFirstLayout(nodes: Int32Array, nodeCount: number): { nodes: Int32Array; nodeCount: number } {
+function layOut(
+  nodes: Int32Array,
+  nodeCount: number,
+  jumpDigits: number,
+): { nodes: Int32Array; nodeCount: number } {
   const isLeaf = (node: number): boolean => {
     for (let digit = 0; digit < 10; digit++) if (nodes[node * Layout.STRIDE + digit] !== 0) return false;
     return true;
   };
   const newIndex = new Int32Array(nodeCount).fill(-1);
-  const stack = new Int32Array(nodeCount);
-  let top = 0;
   let kept = 0;
-  stack[top++] = 0;
-  while (top > 0) {
-    const node = stack[--top] as number;
+  // The top: every stored node of depth ≤ jumpDigits, level by level.
+  const queue = new Int32Array(nodeCount);
+  const depthOf = new Uint8Array(nodeCount);
+  let head = 0;
+  let tail = 0;
+  queue[tail++] = 0;
+  while (head < tail) {
+    const node = queue[head++] as number;
     newIndex[node] = kept++;
-    // Push the children last digit first, so digit 0 is visited first.
-    for (let digit = 9; digit >= 0; digit--) {
+    if ((depthOf[node] as number) === jumpDigits) continue;
+    for (let digit = 0; digit < 10; digit++) {
       const child = nodes[node * Layout.STRIDE + digit] as number;
-      if (child !== 0 && !isLeaf(child)) stack[top++] = child;
+      if (child === 0 || isLeaf(child)) continue;
+      depthOf[child] = (depthOf[node] as number) + 1;
+      queue[tail++] = child;
+    }
+  }
+  // Below the top: each subtree under a node of depth jumpDigits, depth first, one after another.
+  const stack = new Int32Array(nodeCount);
+  for (let q = 0; q < tail; q++) {
+    const top = queue[q] as number;
+    if ((depthOf[top] as number) !== jumpDigits) continue;
+    let size = 0;
+    for (let digit = 9; digit >= 0; digit--) {
+      const child = nodes[top * Layout.STRIDE + digit] as number;
+      if (child !== 0 && !isLeaf(child)) stack[size++] = child;
+    }
+    while (size > 0) {
+      const node = stack[--size] as number;
+      newIndex[node] = kept++;
+      // Push the children last digit first, so digit 0 is visited first.
+      for (let digit = 9; digit >= 0; digit--) {
+        const child = nodes[node * Layout.STRIDE + digit] as number;
+        if (child !== 0 && !isLeaf(child)) stack[size++] = child;
+      }
     }
   }
   const laidOut = new Int32Array(kept * Layout.STRIDE);
