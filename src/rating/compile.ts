@@ -19,6 +19,13 @@
  *
  * Problems are values: compileRatingPlan returns { ok: false, problems } listing every problem it
  * finds, and never throws for a bad plan.
+ *
+ * Templates. Nearly everything compiled here depends only on the offer versions held, the
+ * account's currency, time zone and bill cycle day, and the catalog, not on the subscription: that
+ * part is a RatingTemplate, and a RatingPlanCache shares one template among every subscription on
+ * the same offer versions. A RatingPlan is then the template plus the subscription's ids and the
+ * ranges in which it holds each version: a few fields. Sharing changes no result, only how many
+ * objects rating touches (one set per offer instead of one per subscription).
  */
 import { isDisplayUnit, baseUnitOf, parseQuantity, type DisplayUnit } from '../kernel/quantity.js';
 import type { AllowanceDefinition, Service, UsagePriceDefinition } from '../catalog/index.js';
@@ -35,8 +42,9 @@ import {
   type PlanEventRates,
   type PlanProblem,
   type PlanTariffVersion,
-  type RatingPlan,
+  RatingPlan,
   type RatingPlanInput,
+  type RatingTemplate,
   type ServicePlan,
   type TierCounterRef,
 } from './model.js';
@@ -61,8 +69,66 @@ export const USAGE_SERVICE_OF: Readonly<Record<Service, UsageService | undefined
 interface Source {
   readonly offer: OfferVersionInput;
   readonly kind: 'plan' | 'add-on';
-  readonly fromMs: number;
-  readonly toMs: number;
+  /** 0 the plan, then the add-ons in (offer code, version id) order. */
+  readonly index: number;
+}
+
+type TemplateResult =
+  | { readonly ok: true; readonly template: RatingTemplate }
+  | { readonly ok: false; readonly problems: readonly PlanProblem[] };
+
+/**
+ * Shares plan templates between subscriptions: one per (catalog, offer versions held, currency,
+ * time zone, bill cycle day). Keep one per catalog snapshot (the products and tariffs maps given
+ * to compileRatingPlan are part of the key by identity, and so is each offer version's content
+ * object), e.g. one per batch rater. Nothing subscription-specific is kept in a template.
+ */
+export class RatingPlanCache {
+  private readonly templates = new Map<string, TemplateResult>();
+  private readonly ids = new WeakMap<object, number>();
+  private nextId = 1;
+
+  /** The cached template result for `input`, compiling it the first time. */
+  templateFor(input: RatingPlanInput): TemplateResult {
+    const key = this.keyOf(input);
+    let found = this.templates.get(key);
+    if (found === undefined) {
+      found = compileTemplate(input);
+      this.templates.set(key, found);
+    }
+    return found;
+  }
+
+  /** Templates compiled so far. */
+  get size(): number {
+    return this.templates.size;
+  }
+
+  private idOf(value: object): number {
+    let id = this.ids.get(value);
+    if (id === undefined) {
+      id = this.nextId++;
+      this.ids.set(value, id);
+    }
+    return id;
+  }
+
+  private keyOf(input: RatingPlanInput): string {
+    const { account } = input;
+    let key = `${this.idOf(input.products)}\u0001${this.idOf(input.tariffs)}\u0001${account.currency}\u0001${account.timeZone}\u0001${account.billCycleDay}`;
+    const offer = (o: OfferVersionInput): string =>
+      `\u0001${o.offerCode}\u0002${o.versionId}\u0002${this.idOf(o.content)}`;
+    key += offer(input.plan);
+    // Add-ons in the order the template numbers them (sourceOrder), so the key and the ranges agree.
+    for (const addOn of sortedAddOns(input.addOns)) key += offer(addOn);
+    return key;
+  }
+}
+
+function sortedAddOns(addOns: readonly OfferVersionInput[] | undefined): OfferVersionInput[] {
+  return [...(addOns ?? [])].sort(
+    (a, b) => compareText(a.offerCode, b.offerCode) || compareText(a.versionId, b.versionId),
+  );
 }
 
 interface ChosenPrice {
@@ -70,8 +136,29 @@ interface ChosenPrice {
   readonly price: UsagePriceDefinition;
 }
 
-/** Compiles the rating plan of one subscription; see the module comment. */
-export function compileRatingPlan(input: RatingPlanInput): CompilePlanResult {
+/**
+ * Compiles the rating plan of one subscription; see the module comment. With a cache, the template
+ * is shared with every subscription compiled through it on the same offer versions and account
+ * settings; without, a template of its own is compiled.
+ */
+export function compileRatingPlan(input: RatingPlanInput, cache?: RatingPlanCache): CompilePlanResult {
+  const result = cache === undefined ? compileTemplate(input) : cache.templateFor(input);
+  if (!result.ok) return result;
+  const addOns = sortedAddOns(input.addOns);
+  const fromMs = [input.plan.fromMs ?? -Infinity];
+  const toMs = [input.plan.toMs ?? Infinity];
+  for (const addOn of addOns) {
+    fromMs.push(addOn.fromMs ?? -Infinity);
+    toMs.push(addOn.toMs ?? Infinity);
+  }
+  return {
+    ok: true,
+    plan: new RatingPlan(result.template, input.subscriptionId, input.accountId, fromMs, toMs),
+  };
+}
+
+/** Compiles the shared part of a plan: everything but the subscription's ids and ranges. */
+function compileTemplate(input: RatingPlanInput): TemplateResult {
   const problems: PlanProblem[] = [];
   const { account } = input;
   if (typeof account.currency !== 'string' || !/^[A-Z]{3}$/.test(account.currency)) {
@@ -102,20 +189,8 @@ export function compileRatingPlan(input: RatingPlanInput): CompilePlanResult {
   if (problems.length > 0) return { ok: false, problems };
 
   const sources: Source[] = [
-    {
-      offer: input.plan,
-      kind: 'plan',
-      fromMs: input.plan.fromMs ?? -Infinity,
-      toMs: input.plan.toMs ?? Infinity,
-    },
-    ...[...(input.addOns ?? [])]
-      .sort((a, b) => compareText(a.offerCode, b.offerCode) || compareText(a.versionId, b.versionId))
-      .map((offer): Source => ({
-        offer,
-        kind: 'add-on',
-        fromMs: offer.fromMs ?? -Infinity,
-        toMs: offer.toMs ?? Infinity,
-      })),
+    { offer: input.plan, kind: 'plan', index: 0 },
+    ...sortedAddOns(input.addOns).map((offer, i): Source => ({ offer, kind: 'add-on', index: i + 1 })),
   ];
 
   // Usage prices by usage service.
@@ -158,10 +233,16 @@ export function compileRatingPlan(input: RatingPlanInput): CompilePlanResult {
   const tierCalendar = periodCalendar('month', account.timeZone, account.billCycleDay);
   const tierRefs = new Map<string, TierCounterRef>();
   const tierRef = (tariffCode: string, rate: string, zoneId: string): TierCounterRef => {
-    const key = `${input.subscriptionId}\u0000${tariffCode}\u0000${rate}\u0000${zoneId}`;
+    const key = `${tariffCode}\u0000${rate}\u0000${zoneId}`;
     let ref = tierRefs.get(key);
     if (ref === undefined) {
-      ref = { key, ownerId: input.subscriptionId, tariffCode, rate, calendar: tierCalendar };
+      ref = {
+        counterIndex: allowances.length + tierRefs.size,
+        tariffCode,
+        rate,
+        zoneId,
+        calendar: tierCalendar,
+      };
       tierRefs.set(key, ref);
     }
     return ref;
@@ -252,8 +333,10 @@ export function compileRatingPlan(input: RatingPlanInput): CompilePlanResult {
         coversSeconds: covers(allowancesSeconds),
         coversBytes: covers(allowancesBytes),
         coversCount: covers(allowancesCount),
+        zoneStride: zoneIds.length + 1,
         dataTier,
         events,
+        smsRates: events.get('sms'),
       });
     }
     services[service] = {
@@ -262,8 +345,7 @@ export function compileRatingPlan(input: RatingPlanInput): CompilePlanResult {
       offerVersionId: source.offer.versionId,
       priceCode: price.code,
       tariffCode: price.tariff,
-      fromMs: source.fromMs,
-      toMs: source.toMs,
+      sourceIndex: source.index,
       versions: planVersions,
       allowancesSeconds,
       allowancesBytes,
@@ -271,16 +353,13 @@ export function compileRatingPlan(input: RatingPlanInput): CompilePlanResult {
     };
   }
   if (problems.length > 0) return { ok: false, problems };
-  const plan: RatingPlan = {
-    subscriptionId: input.subscriptionId,
-    accountId: input.accountId,
+  const tiers = [...tierRefs.values()];
+  const template: RatingTemplate = {
     currency: account.currency,
     timeZone: account.timeZone,
     billCycleDay: account.billCycleDay,
     planOfferCode: input.plan.offerCode,
     planVersionId: input.plan.versionId,
-    fromMs: input.plan.fromMs ?? -Infinity,
-    toMs: input.plan.toMs ?? Infinity,
     voice: services.voice,
     sms: services.sms,
     mms: services.mms,
@@ -288,9 +367,12 @@ export function compileRatingPlan(input: RatingPlanInput): CompilePlanResult {
     content: services.content,
     iot: services.iot,
     allowances,
+    tiers,
+    counterCount: allowances.length + tiers.length,
+    sourceCount: sources.length,
     tierCalendar,
   };
-  return { ok: true, plan };
+  return { ok: true, template };
 }
 
 function measureOf(unit: string): Measure {
@@ -336,21 +418,20 @@ function compileAllowances(
         return bad('rollover maxPeriods must be a whole number of 1 or more');
       }
       const sharing = definition.sharing ?? 'subscription';
-      const ownerId = sharing === 'account-pool' ? input.accountId : input.subscriptionId;
       const base = baseUnitOf(unit);
       found.push({
         code: definition.code,
         offerCode: source.offer.offerCode,
         offerVersionId: source.offer.versionId,
         source: source.kind,
+        sourceIndex: source.index,
         service: definition.service,
         measure: measureOf(base),
         unit: base,
         quantity: Number(quantity),
         zones: definition.zones === undefined ? undefined : [...definition.zones],
         sharing,
-        ownerId,
-        counterPrefix: `${ownerId}\u0000${definition.code}`,
+        pooled: sharing === 'account-pool',
         period: definition.period,
         calendar: periodCalendar(definition.period, account.timeZone, account.billCycleDay),
         rollover:
@@ -361,8 +442,6 @@ function compileAllowances(
                 maxQuantity: maxQuantity === undefined ? undefined : Number(maxQuantity),
               },
         rolloverDefinition: rollover,
-        fromMs: source.fromMs,
-        toMs: source.toMs,
       });
     });
   }
@@ -373,11 +452,14 @@ function compileAllowances(
       compareText(a.code, b.code) ||
       compareText(a.offerCode, b.offerCode),
   );
+  // The counter is (owner, code), and the owner is the same for every allowance of one sharing
+  // kind of one plan, so (sharing, code) identifies the counter within a template.
   const seen = new Set<string>();
   const result: PlanAllowance[] = [];
   for (const allowance of found) {
-    if (seen.has(allowance.counterPrefix)) continue;
-    seen.add(allowance.counterPrefix);
+    const counter = `${allowance.pooled ? 'pool' : 'own'}\u0000${allowance.code}`;
+    if (seen.has(counter)) continue;
+    seen.add(counter);
     result.push({ ...allowance, priority: result.length });
   }
   return result;

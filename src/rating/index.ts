@@ -5,7 +5,7 @@
  * See docs/rating.md.
  */
 export * from './model.js';
-export { compileRatingPlan, USAGE_SERVICE_OF } from './compile.js';
+export { compileRatingPlan, RatingPlanCache, USAGE_SERVICE_OF } from './compile.js';
 export { rateUsage, applyRating } from './rate.js';
 export {
   AllowanceLedger,
@@ -14,7 +14,18 @@ export {
   type RolloverLayer,
   type TierCounterRecord,
 } from './ledger.js';
-export { explainRating, formatFormula, picoText, type ChargeTrace, type TraceDraw } from './explain.js';
+export {
+  compactTrace,
+  expandTrace,
+  explainRating,
+  formatFormula,
+  isCompactTrace,
+  chargeNames,
+  type ChargeNames,
+  picoText,
+  type ChargeTrace,
+  type TraceDraw,
+} from './explain.js';
 export {
   ratingDelta,
   reverseSnapshot,

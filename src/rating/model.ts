@@ -93,13 +93,19 @@ export const MEASURE_BYTES = 1;
 export const MEASURE_COUNT = 2;
 export type Measure = typeof MEASURE_SECONDS | typeof MEASURE_BYTES | typeof MEASURE_COUNT;
 
-/** An allowance of the plan, compiled: its counter key parts, quantity in base units, period. */
+/**
+ * An allowance of a plan template, compiled: its code, quantity in base units, period and counter
+ * index. It names no owner: the owner (the subscription, or the account for 'account-pool') comes
+ * from the RatingPlan it is used through (`ownerOf(plan, allowance)`).
+ */
 export interface PlanAllowance {
   readonly code: string;
   readonly offerCode: string;
   readonly offerVersionId: string;
   /** 'add-on' or 'plan': where it came from (add-ons are drawn first). */
   readonly source: 'plan' | 'add-on';
+  /** The offer version it came from: 0 the plan, 1… the add-ons (RatingPlan.sourceFromMs/ToMs). */
+  readonly sourceIndex: number;
   readonly service: Service;
   readonly measure: Measure;
   readonly unit: BaseUnit;
@@ -107,28 +113,28 @@ export interface PlanAllowance {
   readonly quantity: number;
   readonly zones: readonly string[] | undefined;
   readonly sharing: AllowanceSharing;
-  /** The subscription id ('subscription') or the account id ('account-pool'). */
-  readonly ownerId: string;
-  /** `${ownerId}\u0000${code}`: the counter key without the period; precomputed, never built per event. */
-  readonly counterPrefix: string;
+  /** True for 'account-pool': the account owns the counter. */
+  readonly pooled: boolean;
   readonly period: PeriodUnit;
   readonly calendar: PeriodCalendar;
   readonly rollover: { readonly maxPeriods: number; readonly maxQuantity: number | undefined } | undefined;
   readonly rolloverDefinition: RolloverDefinition | undefined;
-  /** When the allowance applies (the add-on's or plan's range), ms; -Infinity / +Infinity when open. */
-  readonly fromMs: number;
-  readonly toMs: number;
-  /** Position in the plan's priority order (0 first). */
+  /** Position in the plan's priority order (0 first); also its counter index in the template. */
   readonly priority: number;
 }
 
-/** A tier counter: units (blocks, events) counted per billing month, per subscription and rate. */
+/**
+ * A tier counter of a template: units (blocks, events) counted per billing month, per
+ * subscription, tariff, rate (data or event type) and roaming zone. Its stored key is
+ * `${subscriptionId}\u0000${tariffCode}\u0000${rate}\u0000${zoneId}` (`tierKeyOf`).
+ */
 export interface TierCounterRef {
-  /** `${subscriptionId}\u0000${tariffCode}\u0000${'data' | eventType}\u0000${roaming zone or ''}`. */
-  readonly key: string;
-  readonly ownerId: string;
+  /** Counter index in the template: allowances first, then tiers (allowances.length + i). */
+  readonly counterIndex: number;
   readonly tariffCode: string;
   readonly rate: string;
+  /** The roaming zone id, '' at home. */
+  readonly zoneId: string;
   readonly calendar: PeriodCalendar;
 }
 
@@ -145,10 +151,14 @@ export interface PlanTariffVersion {
   readonly coversSeconds: Uint8Array;
   readonly coversBytes: Uint8Array;
   readonly coversCount: Uint8Array;
+  /** zones.length + 1: the stride of the covers tables. */
+  readonly zoneStride: number;
   /** Tier counters of the data rates, by roaming zone + 1. */
   readonly dataTier: ReadonlyArray<TierCounterRef | undefined>;
   /** Event prices and their tier counters, by event type. */
   readonly events: ReadonlyMap<string, PlanEventRates>;
+  /** The 'sms' entry of `events`, found without a map lookup (the common event). */
+  readonly smsRates: PlanEventRates | undefined;
 }
 
 /** The prices of one event type and their tier counters, by roaming zone + 1 (0 = home). */
@@ -164,9 +174,8 @@ export interface ServicePlan {
   readonly offerVersionId: string;
   readonly priceCode: string;
   readonly tariffCode: string;
-  /** Price valid from/to (the add-on's range for an add-on price). */
-  readonly fromMs: number;
-  readonly toMs: number;
+  /** The offer version the price came from: 0 the plan, 1… the add-ons. */
+  readonly sourceIndex: number;
   /** Sorted by fromMs. */
   readonly versions: readonly PlanTariffVersion[];
   /** Allowances that can draw for this service, by measure, in priority order. */
@@ -175,16 +184,18 @@ export interface ServicePlan {
   readonly allowancesCount: readonly PlanAllowance[];
 }
 
-export interface RatingPlan {
-  readonly subscriptionId: string;
-  readonly accountId: string;
+/**
+ * The shared, compiled part of a plan: everything that depends only on the offer versions held
+ * (plan and add-ons), the account's currency, time zone and bill cycle day, and the catalog. Every
+ * subscription on the same offer versions shares one template (RatingPlanCache), so rating touches
+ * the same few objects for all of them and they stay in the CPU caches.
+ */
+export interface RatingTemplate {
   readonly currency: string;
   readonly timeZone: string;
   readonly billCycleDay: number;
   readonly planOfferCode: string;
   readonly planVersionId: string;
-  readonly fromMs: number;
-  readonly toMs: number;
   /** By usage service; undefined when the plan prices no such usage. */
   readonly voice: ServicePlan | undefined;
   readonly sms: ServicePlan | undefined;
@@ -192,22 +203,88 @@ export interface RatingPlan {
   readonly data: ServicePlan | undefined;
   readonly content: ServicePlan | undefined;
   readonly iot: ServicePlan | undefined;
-  /** Every allowance of the plan and its add-ons, in priority order. */
+  /** Every allowance of the plan and its add-ons, in priority order (counter indexes 0…). */
   readonly allowances: readonly PlanAllowance[];
+  /** Every tier counter (counter indexes allowances.length…). */
+  readonly tiers: readonly TierCounterRef[];
+  /** allowances.length + tiers.length. */
+  readonly counterCount: number;
+  /** The offer versions (0 the plan, then the add-ons in code order): what a binding gives ranges for. */
+  readonly sourceCount: number;
   /** The billing-month calendar tiers are counted in. */
   readonly tierCalendar: PeriodCalendar;
 }
 
+/**
+ * A subscription's rating plan: a shared template and the little that is the subscription's own
+ * (ids and the ranges in which it holds each offer version). compileRatingPlan builds it.
+ *
+ * `ledger` and `slotBase` are the binding to the counters a RatingState last used for it: the
+ * state owns them (AllowanceLedger sets them the first time it sees the plan), so counter lookups
+ * on the hot path are one comparison and an array read instead of a map lookup by string.
+ */
+export class RatingPlan {
+  readonly template: RatingTemplate;
+  readonly subscriptionId: string;
+  readonly accountId: string;
+  /** The plan's range (ms, [from, to)); -Infinity / +Infinity when open. */
+  readonly fromMs: number;
+  readonly toMs: number;
+  /** Range of each offer version held, by source index (0 = the plan's range). */
+  readonly sourceFromMs: readonly number[];
+  readonly sourceToMs: readonly number[];
+  /** The state this plan is bound to, and where its counter slots start there (see the class comment). */
+  ledger: object | undefined = undefined;
+  slotBase = 0;
+
+  constructor(
+    template: RatingTemplate,
+    subscriptionId: string,
+    accountId: string,
+    sourceFromMs: readonly number[],
+    sourceToMs: readonly number[],
+  ) {
+    this.template = template;
+    this.subscriptionId = subscriptionId;
+    this.accountId = accountId;
+    this.fromMs = sourceFromMs[0] as number;
+    this.toMs = sourceToMs[0] as number;
+    this.sourceFromMs = sourceFromMs;
+    this.sourceToMs = sourceToMs;
+  }
+
+  get currency(): string {
+    return this.template.currency;
+  }
+  get timeZone(): string {
+    return this.template.timeZone;
+  }
+  get billCycleDay(): number {
+    return this.template.billCycleDay;
+  }
+  get planOfferCode(): string {
+    return this.template.planOfferCode;
+  }
+  get planVersionId(): string {
+    return this.template.planVersionId;
+  }
+  get allowances(): readonly PlanAllowance[] {
+    return this.template.allowances;
+  }
+}
+
+/** The owner of an allowance's counter in a plan: the subscription, or the account for a pool. */
+export function ownerOf(plan: RatingPlan, allowance: PlanAllowance): string {
+  return allowance.pooled ? plan.accountId : plan.subscriptionId;
+}
+
+/** The stored key of a tier counter of a plan. */
+export function tierKeyOf(plan: RatingPlan, counter: TierCounterRef): string {
+  return `${plan.subscriptionId}\u0000${counter.tariffCode}\u0000${counter.rate}\u0000${counter.zoneId}`;
+}
+
 // ------------------------------------------------------------------------------------------------
 // State: the caller's counters
-
-/** Filled by RatingState.readAllowance; one object reused for every read. */
-export interface CounterReading {
-  /** Units granted in the period: the allowance's quantity plus units rolled over into it. */
-  grantedUnits: number;
-  /** Units used so far, plus units carried out of it into a later period. */
-  usedUnits: number;
-}
 
 /**
  * The counters rating reads. The caller implements it over its storage (AllowanceLedger in
@@ -216,14 +293,13 @@ export interface CounterReading {
  * in a period has its grant (with rollover) and nothing used.
  */
 export interface RatingState {
-  readAllowance(
-    allowance: PlanAllowance,
-    periodIndex: number,
-    periodStartMs: number,
-    into: CounterReading,
-  ): void;
+  /**
+   * Units left in the plan's counter of `allowance` in period `periodIndex` (of
+   * allowance.calendar): granted (with rollover) − used − carried out; may be ≤ 0.
+   */
+  allowanceLeft(plan: RatingPlan, allowance: PlanAllowance, periodIndex: number): number;
   /** Units counted in the tier counter in the period before this event; 0 when none. */
-  tierPriorUnits(counter: TierCounterRef, periodIndex: number): number;
+  tierPriorUnits(plan: RatingPlan, counter: TierCounterRef, periodIndex: number): number;
 }
 
 /** A state that draws can be applied to. */
@@ -232,14 +308,9 @@ export interface WritableRatingState extends RatingState {
    * Adds `units` (negative to give back) to the counter's used units, clamped so used stays in
    * [0, granted]; returns the units actually added.
    */
-  addAllowanceUsage(
-    allowance: PlanAllowance,
-    periodIndex: number,
-    periodStartMs: number,
-    units: number,
-  ): number;
+  addAllowanceUsage(plan: RatingPlan, allowance: PlanAllowance, periodIndex: number, units: number): number;
   /** Adds `units` (negative to take back, never below 0) to the tier counter. */
-  addTierUnits(counter: TierCounterRef, periodIndex: number, units: number): void;
+  addTierUnits(plan: RatingPlan, counter: TierCounterRef, periodIndex: number, units: number): void;
 }
 
 // ------------------------------------------------------------------------------------------------

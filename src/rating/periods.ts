@@ -33,6 +33,7 @@ import type { PeriodUnit } from '../catalog/index.js';
 const MS_PER_SECOND = 1000;
 const MS_PER_DAY = 86_400_000;
 const CACHE_ENTRIES = 4;
+const START_MEMO_ENTRIES = 4096;
 
 /** One period: its index and its instants [startMs, endMs). */
 export interface Period {
@@ -138,6 +139,9 @@ export class PeriodCalendar {
   private readonly cacheStart = new Float64Array(CACHE_ENTRIES);
   private readonly cacheEnd = new Float64Array(CACHE_ENTRIES);
   private cacheNext = 0;
+  private readonly starts = new Map<number, number>();
+  /** The start of the period the last indexAt found (read it right after indexAt). */
+  lastStartMs = 0;
 
   constructor(unit: PeriodUnit, timeZone: string, billCycleDay: number) {
     this.unit = unit;
@@ -150,9 +154,15 @@ export class PeriodCalendar {
     const start = this.cacheStart;
     const end = this.cacheEnd;
     for (let i = 0; i < CACHE_ENTRIES; i++) {
-      if (ms >= (start[i] as number) && ms < (end[i] as number)) return this.cacheIndex[i] as number;
+      const from = start[i] as number;
+      if (ms >= from && ms < (end[i] as number)) {
+        this.lastStartMs = from;
+        return this.cacheIndex[i] as number;
+      }
     }
-    return this.find(ms);
+    const index = this.find(ms);
+    this.lastStartMs = this.startOf(index);
+    return index;
   }
 
   /** The start of the period that contains `ms`; call right after indexAt (it is then cached). */
@@ -170,12 +180,22 @@ export class PeriodCalendar {
     return { index, startMs: this.startOf(index), endMs: this.startOf(index + 1) };
   }
 
-  /** The first instant of period `index`. */
+  /**
+   * The first instant of period `index`. Finding it takes Intl calls (microseconds), and opening a
+   * counter asks for its period's end, so starts are remembered (a few thousand per calendar).
+   */
   startOf(index: number): number {
     for (let i = 0; i < CACHE_ENTRIES; i++) {
       if (this.cacheIndex[i] === index) return this.cacheStart[i] as number;
+      if (this.cacheIndex[i] === index - 1) return this.cacheEnd[i] as number;
     }
-    return instantOfLocal(this.timeZone, this.localStartDay(index) * MS_PER_DAY);
+    let start = this.starts.get(index);
+    if (start === undefined) {
+      start = instantOfLocal(this.timeZone, this.localStartDay(index) * MS_PER_DAY);
+      if (this.starts.size >= START_MEMO_ENTRIES) this.starts.clear();
+      this.starts.set(index, start);
+    }
+    return start;
   }
 
   endOf(index: number): number {

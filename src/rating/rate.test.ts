@@ -11,8 +11,11 @@ import {
 import type { UsageInput } from '../usage/index.js';
 import {
   AllowanceLedger,
+  RatingPlanCache,
   RatingResult,
   amountPicoOf,
+  compactTrace,
+  expandTrace,
   applyRating,
   compileRatingPlan,
   explainRating,
@@ -137,6 +140,9 @@ function tariffDefinition(overrides: Partial<TariffDefinition> = {}): TariffDefi
 }
 
 const TARIFF = compileTariff(tariffDefinition());
+const TARIFFS = new Map([
+  ['MOBILE', [{ versionId: 'MOBILE-v1', fromMs: Date.parse('2020-01-01T00:00:00Z'), compiled: TARIFF }]],
+]);
 const PRODUCTS = new Map([
   ['VOICE', 'voice' as const],
   ['DATA', 'data' as const],
@@ -515,6 +521,117 @@ describe('counters: pools, rollover, periods', () => {
     );
     assert.equal(delta.changed, true);
     assert.equal(ratingDelta(rerated, rerated).changed, false);
+  });
+});
+
+describe('templates and the compact trace', () => {
+  it('shares one template between subscriptions on the same offer; counters stay their own', () => {
+    const cache = new RatingPlanCache();
+    const offerVersion = offer('PLAN', [VOICE_5_MIN]);
+    const compile = (sub: string) => {
+      const result = compileRatingPlan(
+        {
+          subscriptionId: sub,
+          accountId: `acc-${sub}`,
+          account: { currency: 'EUR', timeZone: 'Europe/Berlin', billCycleDay: 1 },
+          plan: offerVersion,
+          products: PRODUCTS,
+          tariffs: TARIFFS,
+        },
+        cache,
+      );
+      assert.ok(result.ok);
+      return result.plan;
+    };
+    const a = compile('sub-a');
+    const b = compile('sub-b');
+    assert.equal(a.template, b.template);
+    assert.equal(cache.size, 1);
+    const ledger = new AllowanceLedger();
+    assert.equal(rate(a, call('2026-03-10T09:00:00Z', 300), ledger).coveredUnits, 300);
+    assert.equal(rate(b, call('2026-03-10T09:00:00Z', 200), ledger).coveredUnits, 200);
+    assert.equal(ledger.allowanceCounter('sub-a', 'VOICE-5', 2026 * 12 + 2)?.usedUnits, 300);
+    assert.equal(ledger.allowanceCounter('sub-b', 'VOICE-5', 2026 * 12 + 2)?.usedUnits, 200);
+  });
+
+  it('stores a compact trace that expands to the full explanation and formula', () => {
+    const plan = planOf([VOICE_5_MIN]);
+    const ledger = new AllowanceLedger();
+    rate(plan, call('2026-03-10T09:00:00Z', 180), ledger);
+    const out = rate(plan, call('2026-03-10T09:10:00Z', 300), ledger);
+    const compact = compactTrace(out);
+    assert.ok(Array.isArray(JSON.parse(compact)));
+    const trace = expandTrace(compact);
+    assert.equal(
+      trace.formula,
+      '300 s − 120 s allowance VOICE-5 = 180 s; increments 60/60 → 180 s; band peak: 180 s × 0.06 EUR per 60 s = 0.18 EUR (half-up to 12 decimals); total 0.18 EUR',
+    );
+    assert.deepEqual(trace, explainRating(out));
+    assert.deepEqual(trace.allowances, [
+      {
+        allowanceCode: 'VOICE-5',
+        offerCode: 'PLAN',
+        offerVersionId: 'PLAN-v1',
+        ownerId: 'sub-1',
+        sharing: 'subscription',
+        periodIndex: 2026 * 12 + 2,
+        periodStart: '2026-02-28T23:00:00.000Z',
+        units: 120,
+      },
+    ]);
+    assert.equal(trace.matchedPrefix, '49');
+    assert.equal(trace.zone, 'DE-fixed');
+    assert.equal(trace.band, 'peak');
+    assert.equal(trace.unitPrice, '0.06');
+    assert.equal(trace.tariffVersionId, 'MOBILE-v1');
+    // Data: tiers in the trace.
+    const data = rate(
+      plan,
+      usage({ service: 'data', startMs: ms('2026-03-10T09:00:00Z'), volumeDownBytes: 1_500_000 }),
+      ledger,
+    );
+    const dataTrace = expandTrace(compactTrace(data));
+    assert.equal(dataTrace.tiers?.counter, 'sub-1/MOBILE/data/');
+    assert.equal(
+      dataTrace.formula,
+      '1500000 B; 1500 blocks of 1000 B; tiers 0..1 after 0 units this month; total 1.25 EUR',
+    );
+  });
+
+  it('keeps counters across periods and exports and reloads them exactly', () => {
+    const plan = planOf(
+      [
+        {
+          code: 'R',
+          service: 'voice',
+          quantity: '100',
+          unit: 'second',
+          period: 'day',
+          rollover: { maxPeriods: 2, maxQuantity: '150' },
+        },
+      ],
+      { fromMs: ms('2026-02-28T23:00:00Z') },
+    );
+    const day = fc.integer({ min: 0, max: 9 }).map((d) => ms('2026-03-01T09:00:00Z') + d * 86_400_000);
+    fc.assert(
+      fc.property(fc.array(fc.tuple(day, fc.integer({ min: 0, max: 400 })), { maxLength: 40 }), (calls) => {
+        const ledger = new AllowanceLedger();
+        for (const [t, d] of calls) rate(plan, call(new Date(t).toISOString(), d, '1212555'), ledger);
+        const dirty = ledger.takeDirty();
+        const restored = new AllowanceLedger();
+        restored.load(dirty.allowances, dirty.tiers);
+        for (const counter of dirty.allowances) {
+          assert.ok(counter.usedUnits >= 0);
+          assert.ok(counter.usedUnits + counter.carriedOutUnits <= counter.grantedUnits);
+          assert.deepEqual(restored.allowanceCounter('sub-1', 'R', counter.periodIndex), counter);
+          assert.deepEqual(ledger.allowanceCounter('sub-1', 'R', counter.periodIndex), counter);
+        }
+        // Rating the same late event on both gives the same draw.
+        const late = call('2026-03-02T10:00:00Z', 500, '1212555');
+        assert.equal(rate(plan, late, restored).coveredUnits, rate(plan, late, ledger).coveredUnits);
+      }),
+      { numRuns: 60 },
+    );
   });
 });
 

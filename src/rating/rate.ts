@@ -51,13 +51,13 @@ import {
   KIND_DATA,
   KIND_EVENT,
   KIND_VOICE,
-  type CounterReading,
   type PlanAllowance,
   type PlanTariffVersion,
   type RatingFailure,
   type RatingPlan,
   type RatingState,
   type RatingResult,
+  type RatingTemplate,
   type ServicePlan,
   type TierCounterRef,
   type WritableRatingState,
@@ -66,13 +66,12 @@ import {
 const MS_PER_SECOND = 1000;
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
-/** Module scratch objects: the prefix match and counter reads write into them. */
+/** Module scratch objects: the prefix match and the call charge write into them. */
 const match: PrefixMatch = { zone: -1, length: 0 };
-const reading: CounterReading = { grantedUnits: 0, usedUnits: 0 };
 const scratch: CallChargeScratch = newCallChargeScratch();
 
 /** The plan's price for a usage service. */
-function servicePlanOf(plan: RatingPlan, service: string): ServicePlan | undefined {
+function servicePlanOf(plan: RatingTemplate, service: string): ServicePlan | undefined {
   switch (service) {
     case 'voice':
       return plan.voice;
@@ -100,36 +99,42 @@ export function rateUsage(
 ): RatingResult {
   out.reset();
   out.plan = plan;
-  out.currency = plan.currency;
-  const service = servicePlanOf(plan, usage.service);
+  const template = plan.template;
+  out.currency = template.currency;
+  const service = servicePlanOf(template, usage.service);
   if (service === undefined) {
     return reject(
       out,
       'no_offer',
       'service_not_priced',
-      () => `the plan ${plan.planOfferCode} prices no ${String(usage.service)} usage`,
+      `the plan ${template.planOfferCode} prices no ${String(usage.service)} usage`,
     );
   }
   out.servicePlan = service;
   const ms = usage.startMs;
   if (!Number.isSafeInteger(ms))
-    return reject(out, 'rating_failed', 'invalid_usage', () => `startMs ${ms} is not an instant`);
-  if (ms < plan.fromMs || ms >= plan.toMs || ms < service.fromMs || ms >= service.toMs) {
+    return reject(out, 'rating_failed', 'invalid_usage', `startMs ${ms} is not an instant`);
+  const source = service.sourceIndex;
+  if (
+    ms < plan.fromMs ||
+    ms >= plan.toMs ||
+    (source !== 0 &&
+      (ms < (plan.sourceFromMs[source] as number) || ms >= (plan.sourceToMs[source] as number)))
+  ) {
     return reject(
       out,
       'no_offer',
       'outside_plan',
-      () =>
-        `the event at ${new Date(ms).toISOString()} is outside the range of ${service.offerCode} version ${service.offerVersionId}`,
+      `the event at ${new Date(ms).toISOString()} is outside the range of ${service.offerCode} version ${service.offerVersionId}`,
     );
   }
-  const version = versionAt(service, ms);
+  const version = versionAt(service, usage);
   if (version === undefined) {
     return reject(
       out,
       'rating_failed',
       'no_tariff_version',
-      () => `tariff ${service.tariffCode} has no version in force at ${new Date(ms).toISOString()}`,
+      `tariff ${service.tariffCode} has no version in force at ${new Date(ms).toISOString()}`,
     );
   }
   out.tariffVersion = version;
@@ -139,7 +144,10 @@ export function rateUsage(
     case 'data':
       return rateData(service, version, usage, state, out);
     case 'iot':
-      return usage.eventType !== undefined || usage.count > 0
+      // An IoT record is an event when it names its event type, or counts events and carries no
+      // volume; otherwise it is a data session (readers default count to 1 for iot records).
+      return usage.eventType !== undefined ||
+        (usage.count > 0 && usage.volumeUpBytes === 0 && usage.volumeDownBytes === 0)
         ? rateEvent(service, version, usage, state, out)
         : rateData(service, version, usage, state, out);
     default:
@@ -147,7 +155,9 @@ export function rateUsage(
   }
 }
 
-function versionAt(service: ServicePlan, ms: number): PlanTariffVersion | undefined {
+/** (Functions on the hot path take the usage, not its startMs: a double argument would be boxed.) */
+function versionAt(service: ServicePlan, usage: UsageInput): PlanTariffVersion | undefined {
+  const ms = usage.startMs;
   const versions = service.versions;
   for (let i = 0; i < versions.length; i++) {
     const version = versions[i] as PlanTariffVersion;
@@ -156,16 +166,20 @@ function versionAt(service: ServicePlan, ms: number): PlanTariffVersion | undefi
   return undefined;
 }
 
+/**
+ * Marks `out` rejected. The message is built at the call site, on the reject path only: a closure
+ * here would make V8 allocate a context for the captured variables on every call, rejected or not.
+ */
 function reject(
   out: RatingResult,
   reason: 'no_offer' | 'rating_failed',
   failure: RatingFailure,
-  message: () => string,
+  message: string,
 ): RatingResult {
   out.outcome = 'reject';
   out.rejectReason = reason;
   out.failure = failure;
-  out.failureMessage = message();
+  out.failureMessage = message;
   out.drawCount = 0;
   out.tierCounter = undefined;
   out.amountPico = 0;
@@ -183,7 +197,7 @@ function roamingZoneOf(version: PlanTariffVersion, usage: UsageInput, out: Ratin
         out,
         'rating_failed',
         'roaming_without_network',
-        () => 'the event is marked roaming but names no visited network (visitedMccMnc)',
+        'the event is marked roaming but names no visited network (visitedMccMnc)',
       );
       return -2;
     }
@@ -195,7 +209,7 @@ function roamingZoneOf(version: PlanTariffVersion, usage: UsageInput, out: Ratin
       out,
       'rating_failed',
       'unknown_network',
-      () => `visited network ${network} is in no roaming zone of tariff ${out.servicePlan?.tariffCode}`,
+      `visited network ${network} is in no roaming zone of tariff ${out.servicePlan?.tariffCode}`,
     );
     return -2;
   }
@@ -208,28 +222,38 @@ function roamingZoneOf(version: PlanTariffVersion, usage: UsageInput, out: Ratin
  * `covers[a × stride + zone + 1]` says whether allowance a covers the rated zone.
  */
 function drawAllowances(
+  plan: RatingPlan,
   list: readonly PlanAllowance[],
   covers: Uint8Array,
   stride: number,
   zonePlusOne: number,
-  ms: number,
+  usage: UsageInput,
   units: number,
   state: RatingState,
   out: RatingResult,
 ): number {
+  const ms = usage.startMs;
   let left = units;
   for (let a = 0; a < list.length && left > 0; a++) {
     const allowance = list[a] as PlanAllowance;
-    if (ms < allowance.fromMs || ms >= allowance.toMs) continue;
+    const source = allowance.sourceIndex;
+    if (
+      source !== 0 &&
+      (ms < (plan.sourceFromMs[source] as number) || ms >= (plan.sourceToMs[source] as number))
+    )
+      continue;
     if (covers[a * stride + zonePlusOne] !== 1) continue;
     const calendar = allowance.calendar;
     const periodIndex = calendar.indexAt(ms);
-    const periodStartMs = calendar.startAt(ms);
-    state.readAllowance(allowance, periodIndex, periodStartMs, reading);
-    const remaining = reading.grantedUnits - reading.usedUnits;
+    const remaining = state.allowanceLeft(plan, allowance, periodIndex);
     if (remaining <= 0) continue;
     const take = remaining < left ? remaining : left;
-    out.addDraw(allowance, periodIndex, periodStartMs, take);
+    // out.addDraw, written out: the period start is a double, and passing it would box it.
+    const i = out.drawCount++;
+    out.drawAllowance[i] = allowance;
+    out.drawPeriodIndex[i] = periodIndex;
+    out.drawPeriodStartMs[i] = calendar.lastStartMs;
+    out.drawUnits[i] = take;
     left -= take;
   }
   out.coveredUnits = units - left;
@@ -260,7 +284,7 @@ function rateVoice(
   const tariff = view.compiled;
   const voice = tariff.voice;
   if (voice === undefined) {
-    return reject(out, 'rating_failed', 'no_rate', () => `tariff ${service.tariffCode} has no voice rates`);
+    return reject(out, 'rating_failed', 'no_rate', `tariff ${service.tariffCode} has no voice rates`);
   }
   const number = usage.calledNumber;
   if (number === undefined || !isDigits(number)) {
@@ -268,7 +292,7 @@ function rateVoice(
       out,
       'rating_failed',
       'invalid_usage',
-      () => `calledNumber ${JSON.stringify(number)} is not 1 to 15 E.164 digits`,
+      `calledNumber ${JSON.stringify(number)} is not 1 to 15 E.164 digits`,
     );
   }
   const duration = usage.durationSec;
@@ -277,7 +301,7 @@ function rateVoice(
       out,
       'rating_failed',
       'invalid_usage',
-      () => `durationSec ${duration} is not a whole number of seconds ≥ 0`,
+      `durationSec ${duration} is not a whole number of seconds ≥ 0`,
     );
   }
   out.calledNumber = number;
@@ -287,7 +311,7 @@ function rateVoice(
       out,
       'rating_failed',
       'no_route',
-      () => `no prefix of tariff ${service.tariffCode} matches ${number}`,
+      `no prefix of tariff ${service.tariffCode} matches ${number}`,
     );
   }
   out.zone = match.zone;
@@ -301,7 +325,7 @@ function rateVoice(
       out,
       'rating_failed',
       'no_rate',
-      () => `tariff ${service.tariffCode} has no ${view.currency} voice rate for zone ${tariff.zones[rated]}`,
+      `tariff ${service.tariffCode} has no ${view.currency} voice rate for zone ${tariff.zones[rated]}`,
     );
   }
   out.slot = slot;
@@ -315,11 +339,12 @@ function rateVoice(
   const left =
     duration > 0 && service.allowancesSeconds.length > 0
       ? drawAllowances(
+          out.plan as RatingPlan,
           service.allowancesSeconds,
           version.coversSeconds,
-          tariff.zones.length + 1,
+          version.zoneStride,
           rated + 1,
-          ms,
+          usage,
           duration,
           state,
           out,
@@ -346,7 +371,7 @@ function rateVoice(
       out,
       'rating_failed',
       'charge_error',
-      () => `tariff ${service.tariffCode}: ${error instanceof Error ? error.message : String(error)}`,
+      `tariff ${service.tariffCode}: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
   out.band = charge.band;
@@ -414,8 +439,7 @@ function rateData(
       out,
       'rating_failed',
       'invalid_usage',
-      () =>
-        `volumes ${usage.volumeUpBytes} + ${usage.volumeDownBytes} bytes are not whole bytes ≥ 0 below 2^53`,
+      `volumes ${usage.volumeUpBytes} + ${usage.volumeDownBytes} bytes are not whole bytes ≥ 0 below 2^53`,
     );
   }
   const zone = roamingZoneOf(version, usage, out);
@@ -426,21 +450,20 @@ function rateData(
       out,
       'rating_failed',
       'no_rate',
-      () =>
-        `tariff ${service.tariffCode} has no ${out.currency} data rate ${zone < 0 ? 'at home' : `in roaming zone ${version.view.compiled.zones[zone]}`}`,
+      `tariff ${service.tariffCode} has no ${out.currency} data rate ${zone < 0 ? 'at home' : `in roaming zone ${version.view.compiled.zones[zone]}`}`,
     );
   }
   out.units = bytes;
   out.blockBytes = rate.blockBytes;
-  const ms = usage.startMs;
   const left =
     bytes > 0 && service.allowancesBytes.length > 0
       ? drawAllowances(
+          out.plan as RatingPlan,
           service.allowancesBytes,
           version.coversBytes,
-          version.view.compiled.zones.length + 1,
+          version.zoneStride,
           zone + 1,
-          ms,
+          usage,
           bytes,
           state,
           out,
@@ -461,7 +484,7 @@ function rateData(
   }
   if (rest > 0) blocks += 1;
   out.chargedUnits = blocks * block;
-  return priceTiered(rate.pricing, blocks, version.dataTier[zone + 1], ms, state, out);
+  return priceTiered(rate.pricing, blocks, version.dataTier[zone + 1], usage, state, out);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -478,33 +501,32 @@ function rateEvent(
   out.unit = 'event';
   const count = usage.count;
   if (!Number.isSafeInteger(count) || count < 0) {
-    return reject(out, 'rating_failed', 'invalid_usage', () => `count ${count} is not a whole number ≥ 0`);
+    return reject(out, 'rating_failed', 'invalid_usage', `count ${count} is not a whole number ≥ 0`);
   }
   const eventType = usage.eventType ?? usage.service;
   out.eventType = eventType;
   const zone = roamingZoneOf(version, usage, out);
   if (zone === -2) return out;
-  const rates = version.events.get(eventType);
+  const rates = eventType === 'sms' ? version.smsRates : version.events.get(eventType);
   const price = rates === undefined ? undefined : rates.prices[zone + 1];
   if (rates === undefined || price === undefined) {
     return reject(
       out,
       'rating_failed',
       'no_rate',
-      () =>
-        `tariff ${service.tariffCode} has no ${out.currency} price for event ${JSON.stringify(eventType)} ${zone < 0 ? 'at home' : `in roaming zone ${version.view.compiled.zones[zone]}`}`,
+      `tariff ${service.tariffCode} has no ${out.currency} price for event ${JSON.stringify(eventType)} ${zone < 0 ? 'at home' : `in roaming zone ${version.view.compiled.zones[zone]}`}`,
     );
   }
   out.units = count;
-  const ms = usage.startMs;
   const left =
     count > 0 && service.allowancesCount.length > 0
       ? drawAllowances(
+          out.plan as RatingPlan,
           service.allowancesCount,
           version.coversCount,
-          version.view.compiled.zones.length + 1,
+          version.zoneStride,
           zone + 1,
-          ms,
+          usage,
           count,
           state,
           out,
@@ -529,11 +551,11 @@ function rateEvent(
         out,
         'rating_failed',
         'currency',
-        () => `event ${eventType}: ${error instanceof Error ? error.message : String(error)}`,
+        `event ${eventType}: ${error instanceof Error ? error.message : String(error)}`,
       );
     }
   }
-  return priceTiered(price.pricing, left, rates.tiers[zone + 1], ms, state, out);
+  return priceTiered(price.pricing, left, rates.tiers[zone + 1], usage, state, out);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -547,7 +569,7 @@ function priceTiered(
   pricing: FastPricing,
   units: number,
   counter: TierCounterRef | undefined,
-  ms: number,
+  usage: UsageInput,
   state: RatingState,
   out: RatingResult,
 ): RatingResult {
@@ -562,8 +584,8 @@ function priceTiered(
   }
   let prior = 0;
   if (counter !== undefined) {
-    const periodIndex = counter.calendar.indexAt(ms);
-    prior = state.tierPriorUnits(counter, periodIndex);
+    const periodIndex = counter.calendar.indexAt(usage.startMs);
+    prior = state.tierPriorUnits(out.plan as RatingPlan, counter, periodIndex);
     out.tierCounter = counter;
     out.tierPeriodIndex = periodIndex;
     out.tierPriorUnits = prior;
@@ -646,19 +668,20 @@ function tierOf(upTo: Float64Array, count: number): number {
  */
 export function applyRating(state: WritableRatingState, out: RatingResult): boolean {
   if (out.outcome !== 'ok') return true;
+  const plan = out.plan as RatingPlan;
   let complete = true;
   for (let i = 0; i < out.drawCount; i++) {
     const units = out.drawUnits[i] as number;
     const applied = state.addAllowanceUsage(
+      plan,
       out.drawAllowance[i] as PlanAllowance,
       out.drawPeriodIndex[i] as number,
-      out.drawPeriodStartMs[i] as number,
       units,
     );
     if (applied !== units) complete = false;
   }
   if (out.tierCounter !== undefined && out.tierUnits !== 0) {
-    state.addTierUnits(out.tierCounter, out.tierPeriodIndex, out.tierUnits);
+    state.addTierUnits(plan, out.tierCounter, out.tierPeriodIndex, out.tierUnits);
   }
   return complete;
 }

@@ -6,7 +6,7 @@
  * back (reverseSnapshot on the ledger); rate it again with the corrected plan; apply the new
  * result; store ratingDelta(original, snapshotRating(result)) as the delta record.
  */
-import { amountPicoOf, type RatingResult } from './model.js';
+import { amountPicoOf, ownerOf, tierKeyOf, type RatingPlan, type RatingResult } from './model.js';
 import type { AllowanceLedger } from './ledger.js';
 
 export interface RatedDraw {
@@ -43,7 +43,7 @@ export function snapshotRating(out: RatingResult): RatedSnapshot {
     const allowance = out.drawAllowance[i];
     if (allowance === undefined) continue;
     draws.push({
-      ownerId: allowance.ownerId,
+      ownerId: ownerOf(out.plan as RatingPlan, allowance),
       allowanceCode: allowance.code,
       periodIndex: out.drawPeriodIndex[i] as number,
       periodStartMs: out.drawPeriodStartMs[i] as number,
@@ -63,7 +63,11 @@ export function snapshotRating(out: RatingResult): RatedSnapshot {
     draws: ok ? draws : [],
     tier:
       ok && out.tierCounter !== undefined && out.tierUnits !== 0
-        ? { key: out.tierCounter.key, periodIndex: out.tierPeriodIndex, units: out.tierUnits }
+        ? {
+            key: tierKeyOf(out.plan as RatingPlan, out.tierCounter),
+            periodIndex: out.tierPeriodIndex,
+            units: out.tierUnits,
+          }
         : undefined,
   };
 }

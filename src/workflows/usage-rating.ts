@@ -25,13 +25,19 @@ import {
 import * as catalogStore from '../catalog/store.js';
 import {
   AllowanceLedger,
+  RatingPlanCache,
   RatingResult,
   amountPicoOf,
   applyRating,
+  chargeNames,
+  compactTrace,
   compileRatingPlan,
-  explainRating,
+  expandTrace,
+  isCompactTrace,
   rateUsage,
   type AllowanceCounterRecord,
+  type ChargeNames,
+  type ChargeTrace,
   type OfferVersionInput,
   type RatingPlan,
   type TariffVersionInput,
@@ -58,6 +64,8 @@ class RatingCatalog {
   readonly offers = new Map<string, { offer: Offer; versions: VersionRange[] }>();
   readonly products = new Map<string, Service>();
   readonly tariffs = new Map<string, TariffVersionInput[]>();
+  /** Plan templates, shared by every subscription on the same offer versions (this catalog only). */
+  readonly plans = new RatingPlanCache();
 
   static async load(db: Executor, tenantId: string): Promise<RatingCatalog> {
     const catalog = new RatingCatalog();
@@ -196,25 +204,28 @@ function buildPlan(catalog: RatingCatalog, owner: Owner, ms: number): CachedPlan
       toMs: Math.min(addOn.toMs, version.toMs),
     });
   }
-  const compiled = compileRatingPlan({
-    subscriptionId: subscription.id,
-    accountId: owner.account.id,
-    account: {
-      currency: owner.account.currency,
-      timeZone: owner.account.timeZone,
-      billCycleDay: owner.account.billCycleDay,
+  const compiled = compileRatingPlan(
+    {
+      subscriptionId: subscription.id,
+      accountId: owner.account.id,
+      account: {
+        currency: owner.account.currency,
+        timeZone: owner.account.timeZone,
+        billCycleDay: owner.account.billCycleDay,
+      },
+      plan: {
+        offerCode,
+        versionId: planVersion.id,
+        content: planVersion.version.content,
+        fromMs: Math.max(period.fromMs, planVersion.fromMs),
+        toMs: Math.min(owner.offers[periodIndex + 1]?.fromMs ?? FOREVER, planVersion.toMs),
+      },
+      addOns,
+      products: catalog.products,
+      tariffs: catalog.tariffs,
     },
-    plan: {
-      offerCode,
-      versionId: planVersion.id,
-      content: planVersion.version.content,
-      fromMs: Math.max(period.fromMs, planVersion.fromMs),
-      toMs: Math.min(owner.offers[periodIndex + 1]?.fromMs ?? FOREVER, planVersion.toMs),
-    },
-    addOns,
-    products: catalog.products,
-    tariffs: catalog.tariffs,
-  });
+    catalog.plans,
+  );
   if (!compiled.ok) {
     return {
       fromMs: from,
@@ -249,7 +260,9 @@ function counterRows(dirty: {
     })),
     ...dirty.tiers.map((record) => ({
       ownerId: record.ownerId,
-      counter: `t:${record.key}`,
+      // The tier key separates its parts with NUL, which PostgreSQL text cannot hold: '/' here
+      // (codes and ids never contain it); the state JSON keeps the key itself.
+      counter: `t:${record.key.split('\u0000').join('/')}`,
       periodIndex: record.periodIndex,
       used: record.units,
       state: JSON.stringify(record),
@@ -344,19 +357,30 @@ function failureField(failure: string | undefined): string {
   }
 }
 
-/** Copies what a rated record keeps out of the reused result; the trace is the core's own explanation. */
+const names: ChargeNames = { matchedPrefix: undefined, zone: undefined, band: undefined };
+
+/**
+ * Copies what a rated record keeps out of the reused result. The trace is stored compact (the
+ * core's compactTrace: facts and names, no formula) and expanded when read (readTrace), which
+ * keeps the full explanation available at a fraction of the cost per record.
+ */
 function fillFields(result: RatingResult, out: RatedFields): void {
-  const trace = explainRating(result);
+  chargeNames(result, names);
   out.chargedUnits = result.chargedUnits;
   out.allowanceUnits = result.coveredUnits;
   out.amountPico = amountPicoOf(result);
   out.currency = result.currency;
-  out.offerVersionId = trace.offerVersionId ?? null;
-  out.tariffVersionId = trace.tariffVersionId ?? null;
-  out.matchedPrefix = trace.matchedPrefix ?? null;
-  out.zone = trace.zone ?? trace.roamingZone ?? null;
-  out.band = trace.band ?? null;
-  out.trace = JSON.stringify(trace);
+  out.offerVersionId = result.servicePlan?.offerVersionId ?? null;
+  out.tariffVersionId = result.tariffVersion?.versionId ?? null;
+  out.matchedPrefix = names.matchedPrefix ?? null;
+  out.zone = names.zone ?? null;
+  out.band = names.band ?? null;
+  out.trace = compactTrace(result);
+}
+
+/** A stored trace as the full ChargeTrace: compact traces are expanded, older ones are JSON objects. */
+export function readTrace(text: string): ChargeTrace {
+  return isCompactTrace(text) ? expandTrace(text) : (JSON.parse(text) as ChargeTrace);
 }
 
 export function createBatchRater(deps: WorkflowDeps, tenantId: string): BatchRater {
@@ -415,6 +439,8 @@ const num = (value: bigint | number | null, column: string): number => {
 const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
 
 export function toRatedUsageView(row: RatedUsageTable): RatedUsageView {
+  // The trace is expanded only when read (lists rarely show it).
+  let trace: ChargeTrace | undefined;
   return {
     id: BigInt(row.id),
     kind: row.kind as 'original' | 'rerate',
@@ -450,7 +476,10 @@ export function toRatedUsageView(row: RatedUsageTable): RatedUsageView {
     zone: opt(row.zone),
     band: opt(row.band),
     status: row.status,
-    trace: JSON.parse(row.trace) as unknown,
+    get trace(): unknown {
+      trace ??= readTrace(row.trace);
+      return trace;
+    },
     raw: row.raw,
     ratedAt: row.rated_at,
   };
@@ -629,10 +658,7 @@ export async function rerateUsage(
     // Give back what the records drew, so they are rated again from the counters as they were
     // without them; pooled allowances keep what other subscriptions used.
     for (const text of latestTrace.values()) {
-      const trace = JSON.parse(text) as {
-        allowances?: Array<{ ownerId: string; allowanceCode: string; periodIndex: number; units: number }>;
-        tiers?: { counter: string; periodIndex: number; units: number };
-      };
+      const trace = readTrace(text);
       for (const draw of trace.allowances ?? []) {
         ledger.adjustAllowance(draw.ownerId, draw.allowanceCode, draw.periodIndex, -draw.units);
       }
