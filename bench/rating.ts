@@ -165,8 +165,11 @@ async function runImport(templatePath: string, dir: string, file: string, run: n
   const deps: WorkflowDeps = { database, clock: new FakeClock(NOW) };
   const tenant = await findTenant(deps, 'demo');
   const caller: Caller = { tenantId: tenant!.id, actor: { type: 'system', id: 'bench' } };
+  const hooks = globalThis as { __startProfile?: () => Promise<void>; __stopProfile?: () => Promise<void> };
+  await hooks.__startProfile?.();
   const started = performance.now();
   const result = await importUsageFile(deps, caller, { source: SOURCE.name, path: file });
+  await hooks.__stopProfile?.();
   const seconds = (performance.now() - started) / 1000;
   const i = result.import;
   if (i.status !== 'completed' || i.recordsIn !== CDRS)

@@ -6,3 +6,4 @@ export * from './model.js';
 export * from './errors.js';
 export * from './source.js';
 export * from './dedup.js';
+export * from './detail.js';

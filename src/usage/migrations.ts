@@ -129,35 +129,22 @@ export const usageMigrations: Record<string, Migration> = {
         .addColumn('volume_up_bytes', 'bigint', (c) => c.notNull())
         .addColumn('volume_down_bytes', 'bigint', (c) => c.notNull())
         .addColumn('event_count', 'bigint', (c) => c.notNull())
-        .addColumn('calling_number', 'text')
         .addColumn('called_number', 'text')
-        .addColumn('apn', 'text')
-        .addColumn('rating_group', 'bigint')
-        .addColumn('cell_id', 'text')
-        .addColumn('roaming', 'bigint', (c) => c.notNull())
-        .addColumn('visited_mcc_mnc', 'text')
-        .addColumn('snssai', 'text')
-        .addColumn('qos', 'text')
-        .addColumn('event_type', 'text')
-        // The event's own price (content purchases), decimal text in `currency`.
-        .addColumn('event_price', 'text')
-        .addColumn('extra', 'text')
+        // The record's other fields, when it has any (calling number, APN, rating group, cell,
+        // roaming network, slice, QoS, event type and price, the reader's extras), as JSON: most
+        // records have none, and every column costs on a load of millions of rows.
+        .addColumn('detail', 'text')
         .addColumn('charged_units', 'bigint', (c) => c.notNull())
         .addColumn('allowance_units', 'bigint', (c) => c.notNull())
         .addColumn('amount_pico', 'bigint', (c) => c.notNull())
         .addColumn('currency', 'text', (c) => c.notNull())
-        .addColumn('offer_version_id', 'text')
-        .addColumn('tariff_version_id', 'text')
-        .addColumn('matched_prefix', 'text')
-        .addColumn('zone', 'text')
-        .addColumn('band', 'text')
         // 'unbilled' until a bill run takes it; 'billed' after.
         .addColumn('status', 'text', (c) => c.notNull())
         // 'original', or 'rerate' for a delta written by a re-rating run.
         .addColumn('kind', 'text', (c) => c.notNull())
         .addColumn('corrects_id', 'bigint')
-        .addColumn('rerate_run_id', 'text')
-        // The charge trace: the rating steps in one line (see docs/usage.md, "Charge trace").
+        // The charge trace (rating/explain.ts compactTrace): offer and tariff versions, prefix,
+        // zone, band, allowance draws, tiers, increments, prices; expanded with the formula on read.
         .addColumn('trace', 'text', (c) => c.notNull())
         .addColumn('raw', 'text', (c) => c.notNull())
         .addColumn('rated_at', 'text', (c) => c.notNull())

@@ -92,31 +92,15 @@ export interface RatedUsageTable {
   volume_up_bytes: bigint | number;
   volume_down_bytes: bigint | number;
   event_count: bigint | number;
-  calling_number: string | null;
   called_number: string | null;
-  apn: string | null;
-  rating_group: bigint | number | null;
-  cell_id: string | null;
-  roaming: bigint | number;
-  visited_mcc_mnc: string | null;
-  snssai: string | null;
-  qos: string | null;
-  event_type: string | null;
-  event_price: string | null;
-  extra: string | null;
+  detail: string | null;
   charged_units: bigint | number;
   allowance_units: bigint | number;
   amount_pico: bigint | number;
   currency: string;
-  offer_version_id: string | null;
-  tariff_version_id: string | null;
-  matched_prefix: string | null;
-  zone: string | null;
-  band: string | null;
   status: string;
   kind: string;
   corrects_id: bigint | number | null;
-  rerate_run_id: string | null;
   trace: string;
   raw: string;
   rated_at: string;
@@ -260,31 +244,15 @@ export const RATED_USAGE_COLUMNS = [
   'volume_up_bytes',
   'volume_down_bytes',
   'event_count',
-  'calling_number',
   'called_number',
-  'apn',
-  'rating_group',
-  'cell_id',
-  'roaming',
-  'visited_mcc_mnc',
-  'snssai',
-  'qos',
-  'event_type',
-  'event_price',
-  'extra',
+  'detail',
   'charged_units',
   'allowance_units',
   'amount_pico',
   'currency',
-  'offer_version_id',
-  'tariff_version_id',
-  'matched_prefix',
-  'zone',
-  'band',
   'status',
   'kind',
   'corrects_id',
-  'rerate_run_id',
   'trace',
   'raw',
   'rated_at',

@@ -25,6 +25,7 @@ import type { Database, Executor, Tx } from '../storage/database.js';
 import { inTransaction } from '../storage/database.js';
 import type { ReadItem, ReadStart, RejectReason, UsageInput } from '../usage/model.js';
 import { checkRecordBounds, dedupKeyOf, type SourceDefinition } from '../usage/source.js';
+import { detailOf } from '../usage/detail.js';
 import { hashKey, KeyHashSet, packKeyHashes, unpackKeyHashesInto, type KeyHash } from '../usage/dedup.js';
 import {
   addControls,
@@ -402,30 +403,14 @@ export class UsagePipeline {
             input.volumeUpBytes,
             input.volumeDownBytes,
             input.count,
-            input.callingNumber ?? null,
             input.calledNumber ?? null,
-            input.apn ?? null,
-            input.ratingGroup ?? null,
-            input.cellId ?? null,
-            input.roaming ? 1 : 0,
-            input.visitedMccMnc ?? null,
-            input.snssai ?? null,
-            input.qos ?? null,
-            input.eventType ?? null,
-            input.price === undefined ? null : `${input.price.amount} ${input.price.currency}`,
-            input.extra === undefined ? null : JSON.stringify(input.extra),
+            detailOf(input),
             fields.chargedUnits,
             fields.allowanceUnits,
             fields.amountPico,
             fields.currency,
-            fields.offerVersionId,
-            fields.tariffVersionId,
-            fields.matchedPrefix,
-            fields.zone,
-            fields.band,
             'unbilled',
             'original',
-            null,
             null,
             fields.trace,
             item.raw,

@@ -43,7 +43,14 @@ import {
   type TariffVersionInput,
   type TierCounterRecord,
 } from '../rating/index.js';
-import { UsageErrors, isUsageService, type UsageInput, type UsageService } from '../usage/index.js';
+import {
+  UsageErrors,
+  detailOf,
+  isUsageService,
+  parseDetail,
+  type UsageInput,
+  type UsageService,
+} from '../usage/index.js';
 import * as store from '../usage/store.js';
 import type { RatedUsageTable } from '../usage/store.js';
 import { readExecutor, recordChange, runChange, type Caller, type WorkflowDeps } from './context.js';
@@ -439,13 +446,15 @@ const num = (value: bigint | number | null, column: string): number => {
 const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
 
 export function toRatedUsageView(row: RatedUsageTable): RatedUsageView {
-  // The trace is expanded only when read (lists rarely show it).
+  // The trace is expanded only when read (lists rarely show it); the charge names come from it.
   let trace: ChargeTrace | undefined;
+  const traceOf = (): ChargeTrace => (trace ??= readTrace(row.trace));
+  const detail = parseDetail(row.detail);
   return {
     id: BigInt(row.id),
     kind: row.kind as 'original' | 'rerate',
     correctsId: row.corrects_id === null ? undefined : BigInt(row.corrects_id),
-    rerateRunId: opt(row.rerate_run_id),
+    rerateRunId: detail.rerateRunId,
     importId: row.import_id,
     source: row.source,
     line: num(row.line, 'line'),
@@ -459,26 +468,36 @@ export function toRatedUsageView(row: RatedUsageTable): RatedUsageView {
     volumeUpBytes: num(row.volume_up_bytes, 'volume_up_bytes'),
     volumeDownBytes: num(row.volume_down_bytes, 'volume_down_bytes'),
     eventCount: num(row.event_count, 'event_count'),
-    callingNumber: opt(row.calling_number),
+    callingNumber: detail.callingNumber,
     calledNumber: opt(row.called_number),
-    apn: opt(row.apn),
-    ratingGroup: row.rating_group === null ? undefined : num(row.rating_group, 'rating_group'),
-    visitedMccMnc: opt(row.visited_mcc_mnc),
-    roaming: num(row.roaming, 'roaming') === 1,
-    eventType: opt(row.event_type),
+    apn: detail.apn,
+    ratingGroup: detail.ratingGroup,
+    visitedMccMnc: detail.visitedMccMnc,
+    roaming: detail.roaming === true,
+    eventType: detail.eventType,
     chargedUnits: num(row.charged_units, 'charged_units'),
     allowanceUnits: num(row.allowance_units, 'allowance_units'),
     amountPico: BigInt(row.amount_pico),
     currency: row.currency,
-    offerVersionId: opt(row.offer_version_id),
-    tariffVersionId: opt(row.tariff_version_id),
-    matchedPrefix: opt(row.matched_prefix),
-    zone: opt(row.zone),
-    band: opt(row.band),
+    get offerVersionId(): string | undefined {
+      return traceOf().offerVersionId;
+    },
+    get tariffVersionId(): string | undefined {
+      return traceOf().tariffVersionId;
+    },
+    get matchedPrefix(): string | undefined {
+      return traceOf().matchedPrefix;
+    },
+    get zone(): string | undefined {
+      const t = traceOf();
+      return t.zone ?? t.roamingZone;
+    },
+    get band(): string | undefined {
+      return traceOf().band;
+    },
     status: row.status,
     get trace(): unknown {
-      trace ??= readTrace(row.trace);
-      return trace;
+      return traceOf();
     },
     raw: row.raw,
     ratedAt: row.rated_at,
@@ -743,31 +762,15 @@ export async function rerateUsage(
           row.volume_up_bytes,
           row.volume_down_bytes,
           row.event_count,
-          row.calling_number,
           row.called_number,
-          row.apn,
-          row.rating_group,
-          row.cell_id,
-          row.roaming,
-          row.visited_mcc_mnc,
-          row.snssai,
-          row.qos,
-          row.event_type,
-          row.event_price,
-          row.extra,
+          detailOf(inputOf(row), runId),
           fields.chargedUnits,
           fields.allowanceUnits,
           delta,
           fields.currency,
-          fields.offerVersionId,
-          fields.tariffVersionId,
-          fields.matchedPrefix,
-          fields.zone,
-          fields.band,
           'unbilled',
           'rerate',
           row.id,
-          runId,
           fields.trace,
           row.raw,
           now,
@@ -803,7 +806,7 @@ export async function rerateUsage(
 function inputOf(row: RatedUsageTable): UsageInput {
   if (!isUsageService(row.service))
     throw new TypeError(`rated usage ${row.id}: unknown service ${row.service}`);
-  const price = row.event_price === null ? undefined : row.event_price.split(' ');
+  const detail = parseDetail(row.detail);
   return {
     service: row.service,
     identityType: 'msisdn',
@@ -813,13 +816,17 @@ function inputOf(row: RatedUsageTable): UsageInput {
     volumeUpBytes: num(row.volume_up_bytes, 'volume_up_bytes'),
     volumeDownBytes: num(row.volume_down_bytes, 'volume_down_bytes'),
     count: num(row.event_count, 'event_count'),
-    roaming: num(row.roaming, 'roaming') === 1,
-    ...(row.calling_number === null ? {} : { callingNumber: row.calling_number }),
+    roaming: detail.roaming === true,
     ...(row.called_number === null ? {} : { calledNumber: row.called_number }),
-    ...(row.apn === null ? {} : { apn: row.apn }),
-    ...(row.rating_group === null ? {} : { ratingGroup: num(row.rating_group, 'rating_group') }),
-    ...(row.visited_mcc_mnc === null ? {} : { visitedMccMnc: row.visited_mcc_mnc }),
-    ...(row.event_type === null ? {} : { eventType: row.event_type }),
-    ...(price === undefined ? {} : { price: { amount: price[0] as string, currency: price[1] as string } }),
+    ...(detail.callingNumber === undefined ? {} : { callingNumber: detail.callingNumber }),
+    ...(detail.apn === undefined ? {} : { apn: detail.apn }),
+    ...(detail.ratingGroup === undefined ? {} : { ratingGroup: detail.ratingGroup }),
+    ...(detail.cellId === undefined ? {} : { cellId: detail.cellId }),
+    ...(detail.visitedMccMnc === undefined ? {} : { visitedMccMnc: detail.visitedMccMnc }),
+    ...(detail.snssai === undefined ? {} : { snssai: detail.snssai }),
+    ...(detail.qos === undefined ? {} : { qos: detail.qos }),
+    ...(detail.eventType === undefined ? {} : { eventType: detail.eventType }),
+    ...(detail.price === undefined ? {} : { price: detail.price }),
+    ...(detail.extra === undefined ? {} : { extra: detail.extra }),
   };
 }
