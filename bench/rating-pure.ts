@@ -38,6 +38,7 @@ import {
   type RatingPlan,
 } from '../src/rating/index.js';
 import type { UsageInput } from '../src/usage/index.js';
+import { rng } from './common.js';
 
 export interface PureRatingOptions {
   /** Events rated per run (default 10 000 000). */
@@ -66,17 +67,6 @@ export interface PureRatingMeasurement {
   readonly bigintShare: number;
   readonly rejects: number;
   readonly checksumPico: bigint;
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const INCREMENTS = [

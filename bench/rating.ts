@@ -43,6 +43,7 @@ import { parseSourceDefinition, type ReadItem } from '../src/usage/index.js';
 import { readerForSource, openUsageFile } from '../src/usage/readers/index.js';
 import { BulkInserter } from '../src/usage/store.js';
 import { measurePureRating } from './rating-pure.js';
+import { median, rng } from './common.js';
 
 const CDRS = Number(process.env.BENCH_CDRS ?? 1_000_000);
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 2_000);
@@ -68,18 +69,6 @@ const SOURCE = {
     },
   },
 };
-
-/** mulberry32: a seeded generator, so every run measures the same file. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const msisdn = (i: number): string => `4915130${String(i).padStart(6, '0')}`;
 
@@ -134,11 +123,6 @@ function writeCdrFile(path: string): void {
     }
   }
   writeFileSync(path, parts.join(''));
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
 async function prepareTemplate(dir: string): Promise<{ path: string; tenantSlug: string }> {

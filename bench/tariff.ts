@@ -50,23 +50,13 @@ import {
   type TariffDefinition,
   type ZoneRate,
 } from '../src/catalog/tariff/index.js';
+import { median, rng } from './common.js';
 
 const PREFIX_COUNT = 200_000;
 const CALLS = Number(process.env.BENCH_CALLS ?? 10_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const DISTINCT_CALLS = 1 << 18;
 
-/** mulberry32: a small seeded generator; benchmarks must be repeatable, not unpredictable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = rng(20260101);
 const int = (n: number): number => Math.floor(random() * n);
 const pick = <T>(list: readonly T[]): T => list[int(list.length)] as T;
@@ -221,11 +211,6 @@ function makeCalls(definition: TariffDefinition, kind: 'random' | 'deep'): CallU
     calls.push({ calledNumber, startMs: yearStart + int(365 * 86_400) * 1000, durationSec });
   }
   return calls;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
 /** Wall-clock and CPU seconds of one timed run. */

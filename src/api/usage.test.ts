@@ -17,42 +17,14 @@ import { bearer, expectProblem, openTestApi, type TestApi } from '../testing/api
 import { loadDemoFiles } from '../app/demo-files.js';
 import { applyCatalog } from '../workflows/catalog.js';
 import { importCustomers, importRecordsFromCsv } from '../workflows/customers.js';
+import { TEST_CSV_LINES, TEST_NUMBERING, testCsvSource } from '../testing/usage.js';
 
 const USAGE = '/tmf-api/usageManagement/v4/usage';
-const NUMBERING = { countryCode: '49', nationalPrefix: '0', internationalPrefixes: ['00'] };
-
-const CSV_SOURCE = {
-  format: 'csv',
-  timeZone: 'Europe/Berlin',
-  numbering: NUMBERING,
-  mapping: {
-    header: true,
-    columns: ['id', 'type', 'a', 'b', 'start', 'seconds', 'up', 'down'],
-    fields: {
-      sourceRecordId: 'id',
-      service: { column: 'type', map: { VOICE: 'voice', SMS: 'sms', DATA: 'data' } },
-      identity: 'a',
-      calledNumber: { column: 'b', optional: true },
-      startMs: { column: 'start', format: 'datetime' },
-      durationSec: { column: 'seconds', optional: true },
-      volumeUpBytes: { column: 'up', optional: true },
-      volumeDownBytes: { column: 'down', optional: true },
-    },
-  },
-};
-
+const NUMBERING = TEST_NUMBERING;
+// The PUT names the source in its path, so the body has no name.
+const { name: _name, ...CSV_SOURCE } = testCsvSource('msc-test');
 // The same file as the workflow test: 8 records, 4 rated, 3 rejected, 1 duplicate.
-const LINES = [
-  'id,type,a,b,start,seconds,up,down',
-  'c1,VOICE,015120000003,01701234567,2026-11-28 10:00:00,300,,',
-  'c2,VOICE,015120000003,00442079460000,2026-11-28 11:00:00,125,,',
-  'c3,SMS,015120000003,01701234567,2026-11-28 11:05:00,,,',
-  'c4,DATA,015120000003,,2026-11-28 12:00:00,600,500000,1500000',
-  'c5,VOICE,015199999999,01701234567,2026-11-28 12:30:00,60,,',
-  'c6,VOICE,015120000003,00442079460000,2026-11-28 13:00:00,6O,,',
-  'c2,VOICE,015120000003,00442079460000,2026-11-28 11:00:00,125,,',
-  'c8,VOICE,015120000003,01701234567,2026-11-30 15:00:00,60,,',
-];
+const LINES = TEST_CSV_LINES;
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

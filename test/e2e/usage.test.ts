@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { TEST_CSV_HEADER, TEST_CSV_MAPPING, TEST_NUMBERING } from '../../src/testing/usage.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'bin', 'tollgate.js');
@@ -106,22 +107,9 @@ function berlinDate(offsetDays: number): string {
 const YESTERDAY = berlinDate(-1);
 const TOMORROW = berlinDate(1);
 
-const NUMBERING = { countryCode: '49', nationalPrefix: '0', internationalPrefixes: ['00'] };
-const MAPPING = {
-  header: true,
-  columns: ['id', 'type', 'a', 'b', 'start', 'seconds', 'up', 'down'],
-  fields: {
-    sourceRecordId: 'id',
-    service: { column: 'type', map: { VOICE: 'voice', SMS: 'sms', DATA: 'data' } },
-    identity: 'a',
-    calledNumber: { column: 'b', optional: true },
-    startMs: { column: 'start', format: 'datetime' },
-    durationSec: { column: 'seconds', optional: true },
-    volumeUpBytes: { column: 'up', optional: true },
-    volumeDownBytes: { column: 'down', optional: true },
-  },
-};
-const HEADER = 'id,type,a,b,start,seconds,up,down';
+const NUMBERING = TEST_NUMBERING;
+const MAPPING = TEST_CSV_MAPPING;
+const HEADER = TEST_CSV_HEADER;
 const source = (name: string, extra: Record<string, unknown> = {}) => ({
   name,
   format: 'csv',
