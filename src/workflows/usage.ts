@@ -160,6 +160,17 @@ export async function importUsageFile(
       { record: done.id },
     );
   } else {
+    if (input.force !== true) {
+      const problem = await sniffFormat(input.path, source);
+      if (problem !== undefined) {
+        throw fail(
+          UsageErrors.file_unreadable,
+          `${input.path} does not read as a ${source.format} file of source ${source.name}: ${problem} ` +
+            '(nothing was imported; use --force to import it anyway, every bad record as a reject)',
+          { field: 'path', record: input.path },
+        );
+      }
+    }
     const id = newId('imp', deps.clock);
     await runChange(deps, caller, async (ctx) => {
       await store.insertImport(ctx.tx, tenantId, {
@@ -287,6 +298,33 @@ export async function importUsageFile(
     return { record: (await store.findImport(ctx.tx, tenantId, importRecord.id)) as ImportRecord, controls };
   });
   return { import: finished.record, resumed, controls: finished.controls };
+}
+
+const SNIFF_RECORDS = 50;
+
+/**
+ * A file of another format (an Asterisk Master.csv dropped into a CSV inbox) would import as a
+ * file of nothing but rejects. Before a new import starts, its first records (at most 50, in its
+ * first MiB) are read: when there are some and not one of them has the right structure, the file
+ * is refused and nothing is written. Returns the first record's problem then.
+ */
+async function sniffFormat(path: string, source: SourceDefinition): Promise<string | undefined> {
+  const reader = readerForSource(source);
+  const items: ReadItem[] = [];
+  const head = createReadStream(path, { start: 0, end: (1 << 20) - 1, highWaterMark: 1 << 20 });
+  try {
+    for await (const batch of reader(head, readerSettings(source), READ_FROM_START)) {
+      items.push(...batch);
+      if (items.length >= SNIFF_RECORDS) break;
+    }
+  } finally {
+    head.destroy();
+  }
+  // The last item may be a record the 1 MiB cut in two: judge by the others when there are others.
+  const judged = items.length > 1 ? items.slice(0, Math.min(items.length - 1, SNIFF_RECORDS)) : items;
+  if (judged.length === 0) return undefined;
+  const unreadable = judged.every((item) => item.kind === 'reject' && item.reason === 'malformed_record');
+  return unreadable ? (judged[0] as Extract<ReadItem, { kind: 'reject' }>).message : undefined;
 }
 
 function readerSettings(source: SourceDefinition) {
