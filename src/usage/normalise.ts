@@ -11,6 +11,7 @@
  * apart without allocating anything for the common, successful case.
  */
 import { divideRounded, type RoundingMode } from '../kernel/decimal.js';
+import { OffsetCache } from '../catalog/index.js';
 import type { NumberingPlan } from './model.js';
 
 /** Why a value could not be read, as the end of a sentence: "is not a whole number". */
@@ -154,7 +155,6 @@ export function normaliseMsisdn(text: string, plan: NumberingPlan): string | Par
 // ---------------------------------------------------------------------------------------------
 // Time
 
-const MS_PER_SECOND = 1000;
 const MS_PER_HOUR = 3_600_000;
 const MS_PER_DAY = 86_400_000;
 
@@ -208,37 +208,20 @@ const MIXED = 0x7fffffff;
  */
 export class LocalTimeZone {
   readonly name: string;
-  private readonly formatter: Intl.DateTimeFormat;
-  private readonly utcHour = new Float64Array(CACHE_SIZE).fill(EMPTY);
-  private readonly utcOffsetBefore = new Int32Array(CACHE_SIZE);
-  private readonly utcOffsetAfter = new Int32Array(CACHE_SIZE);
-  private readonly utcSwitchAt = new Float64Array(CACHE_SIZE);
+  /** UTC → offset, cached per UTC hour with the exact second of a transition (the tariff calendar's). */
+  private readonly utc: OffsetCache;
   private readonly localHour = new Float64Array(CACHE_SIZE).fill(EMPTY);
   private readonly localOffset = new Int32Array(CACHE_SIZE);
 
   /** Throws a RangeError for a zone the runtime does not know (validate source definitions first). */
   constructor(name: string) {
     this.name = name;
-    this.formatter = new Intl.DateTimeFormat('en-US', {
-      timeZone: name,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
+    this.utc = new OffsetCache(name);
   }
 
   /** The zone's offset from UTC in ms at instant `utcMs` (local = UTC + offset). */
   offsetAt(utcMs: number): number {
-    const hour = Math.floor(utcMs / MS_PER_HOUR);
-    const slot = hour & CACHE_MASK;
-    if (this.utcHour[slot] !== hour) this.fillUtcHour(slot, hour);
-    return utcMs < (this.utcSwitchAt[slot] as number)
-      ? (this.utcOffsetBefore[slot] as number)
-      : (this.utcOffsetAfter[slot] as number);
+    return this.utc.offsetMs(utcMs);
   }
 
   /** The instant (UTC ms) of a local wall-clock time given as ms since 1970-01-01T00:00 local. */
@@ -267,43 +250,6 @@ export class LocalTimeZone {
     if (earlyReal) return early;
     if (lateReal) return late;
     return early;
-  }
-
-  private fillUtcHour(slot: number, hour: number): void {
-    const start = hour * MS_PER_HOUR;
-    const before = this.exactOffset(start);
-    const after = this.exactOffset(start + MS_PER_HOUR - MS_PER_SECOND);
-    this.utcHour[slot] = hour;
-    this.utcOffsetBefore[slot] = before;
-    this.utcOffsetAfter[slot] = after;
-    if (before === after) {
-      this.utcSwitchAt[slot] = Infinity;
-      return;
-    }
-    // The first second of the hour with the new offset: `low` has the old offset, `high` the new.
-    let low = 0;
-    let high = 3599;
-    while (high - low > 1) {
-      const middle = (low + high) >> 1;
-      if (this.exactOffset(start + middle * MS_PER_SECOND) === before) low = middle;
-      else high = middle;
-    }
-    this.utcSwitchAt[slot] = start + high * MS_PER_SECOND;
-  }
-
-  /** The offset at `utcMs` from Intl: the local wall time read back as if it were UTC, minus the instant. */
-  private exactOffset(utcMs: number): number {
-    const second = Math.floor(utcMs / MS_PER_SECOND) * MS_PER_SECOND;
-    const parts = { year: 1970, month: 1, day: 1, hour: 0, minute: 0, second: 0 };
-    for (const part of this.formatter.formatToParts(second)) {
-      if (part.type in parts) parts[part.type as keyof typeof parts] = Number(part.value);
-    }
-    const wall =
-      daysFromCivil(parts.year, parts.month, parts.day) * MS_PER_DAY +
-      parts.hour * MS_PER_HOUR +
-      parts.minute * 60_000 +
-      parts.second * MS_PER_SECOND;
-    return wall - second;
   }
 }
 

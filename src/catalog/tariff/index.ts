@@ -36,6 +36,7 @@ export {
   type ZoneRate,
 } from './model.js';
 export { TariffErrors } from './errors.js';
+export { OffsetCache } from './calendar.js';
 export { validateTariff } from './validate.js';
 export {
   buildPrefixTrie,
