@@ -474,7 +474,7 @@ export function registerUsageCommands(program: Command, helpers: CliHelpers): vo
   usage
     .command('rerate')
     .description(
-      're-rate usage of a subscription, account or period against the catalog as it is now; differences are ' +
+      're-rate usage of a subscription, an account or (neither given) a whole period against the catalog as it is now; differences are ' +
         'written as delta records (history is never rewritten); running it twice changes nothing the second time',
     )
     .requiredOption('--tenant <slug>', 'tenant slug or id')

@@ -603,7 +603,7 @@ export interface RerateResult {
 }
 
 /**
- * Re-rates the usage of a subscription or account in [from, to) against the catalog as it is now,
+ * Re-rates the usage of a subscription, an account, or (neither given) everyone, in [from, to) against the catalog as it is now,
  * in event order, with the period's allowance counters rebuilt from scratch for the records
  * re-rated: each record's net charge so far (original plus earlier deltas) is compared with its
  * new charge, and a delta record is written where they differ. History is never rewritten, and a
@@ -618,11 +618,6 @@ export async function rerateUsage(
   caller: Caller,
   input: RerateInput,
 ): Promise<RerateResult> {
-  if (input.subscriptionId === undefined && input.accountId === undefined) {
-    throw fail(UsageErrors.invalid_rerate, 'name a subscription or an account to re-rate', {
-      field: 'subscription',
-    });
-  }
   const from = parseInstant(input.from);
   const to = parseInstant(input.to);
   if (from === undefined)

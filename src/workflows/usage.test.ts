@@ -121,5 +121,9 @@ describeEachDialect('workflows: usage import, rejects, controls and re-rating', 
     assert.equal(first.failed, 0);
     const second = await rerateUsage(deps(), caller, window);
     assert.equal(second.deltas, 0);
+    // A whole period, every subscription: still nothing to correct.
+    const period = await rerateUsage(deps(), caller, { from: window.from, to: window.to });
+    assert.ok(period.examined >= 5);
+    assert.equal(period.deltas, 0);
   });
 });

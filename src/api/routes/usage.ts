@@ -1218,7 +1218,7 @@ export function usageRoutes(app: App, options: UsageRouteOptions = {}): FastifyP
         schema: {
           tags: v1,
           summary:
-            'Re-rate the usage of a subscription or account in [from, to) against the catalog as it is now',
+            'Re-rate the usage of a subscription, an account or a whole period in [from, to) against the catalog as it is now',
           description:
             'Writes a delta record where a net charge changes; history is never rewritten, and a second run ' +
             'writes nothing. Re-rate whole allowance periods (a bill cycle).',
