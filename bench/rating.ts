@@ -21,7 +21,8 @@
  *
  * Also printed: the pure rating function alone (bench/rating-pure.ts's measurePureRating).
  *
- * Settings (environment): BENCH_CDRS, BENCH_SUBSCRIBERS, BENCH_RUNS (3).
+ * Settings (environment): BENCH_CDRS, BENCH_SUBSCRIBERS, BENCH_RUNS (3), BENCH_BATCH (records per
+ * transaction, the importer's default 10 000), BENCH_PURE=0 to skip the pure rating part.
  * The last line of the output is one JSON object:
  *   {"bench":"rating","cdrs_per_sec":N,"floor_cdrs_per_sec":N,"ratio_to_floor":R,"pure_rating_per_sec":N,"cores":N}
  */
@@ -152,7 +153,11 @@ async function runImport(templatePath: string, dir: string, file: string, run: n
   const hooks = globalThis as { __startProfile?: () => Promise<void>; __stopProfile?: () => Promise<void> };
   await hooks.__startProfile?.();
   const started = performance.now();
-  const result = await importUsageFile(deps, caller, { source: SOURCE.name, path: file });
+  const result = await importUsageFile(deps, caller, {
+    source: SOURCE.name,
+    path: file,
+    ...(process.env.BENCH_BATCH === undefined ? {} : { batchRecords: Number(process.env.BENCH_BATCH) }),
+  });
   await hooks.__stopProfile?.();
   const seconds = (performance.now() - started) / 1000;
   const i = result.import;
