@@ -9,90 +9,22 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { SIGNATURE_HEADER, verifySignature } from '../../src/events/index.js';
+import { BIN, children, cleanUpAfterTests, dbPath, envFor, freshDir, run, show } from './harness.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'bin', 'tollgate.js');
 const STARTUP_TIMEOUT_MS = 30_000;
 
 // ---------------------------------------------------------------------------------------------
-// Harness
+// Harness (shared with the other end-to-end tests: harness.ts)
 // ---------------------------------------------------------------------------------------------
 
-const tempDirs: string[] = [];
-const children = new Set<ChildProcess>();
-
-function freshDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tollgate-e2e-'));
-  tempDirs.push(dir);
-  return dir;
-}
-
-function dbPath(dir: string): string {
-  return join(dir, 't.db');
-}
-
-/**
- * The environment of a child: the parent's, minus any TOLLGATE_* setting a developer may have
- * exported, plus the test database. TOLLGATE_FROM_SOURCE makes bin/tollgate.js run the sources
- * even when a stale dist/ build exists.
- */
-function envFor(dir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (!name.startsWith('TOLLGATE_') && name !== 'DATABASE_URL') env[name] = value;
-  }
-  return {
-    ...env,
-    TOLLGATE_DATABASE_URL: `sqlite:${dbPath(dir)}`,
-    TOLLGATE_LOG_LEVEL: 'warn',
-    TOLLGATE_FROM_SOURCE: '1',
-    ...extra,
-  };
-}
-
-interface RunResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs one CLI command to completion. */
-function run(
-  dir: string,
-  args: readonly string[],
-  extraEnv: Record<string, string> = {},
-): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      process.execPath,
-      [BIN, ...args],
-      { cwd: dir, env: envFor(dir, extraEnv), timeout: STARTUP_TIMEOUT_MS },
-      (error, stdout, stderr) => {
-        children.delete(child);
-        if (error && typeof error.code !== 'number') {
-          reject(new Error(`tollgate ${args.join(' ')} failed to run: ${error.message}\n${stderr}`));
-          return;
-        }
-        resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
-      },
-    );
-    children.add(child);
-  });
-}
-
-/** `what` of a run, for assertion messages. */
-function show(args: readonly string[], result: RunResult): string {
-  return `tollgate ${args.join(' ')} -> ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`;
-}
+cleanUpAfterTests();
 
 interface RunningServer {
   readonly child: ChildProcess;
@@ -214,10 +146,6 @@ interface CreatedKey {
   secret: string;
 }
 
-after(() => {
-  for (const child of children) child.kill('SIGKILL');
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-});
 // ---------------------------------------------------------------------------------------------
 // serve --demo
 // ---------------------------------------------------------------------------------------------
@@ -591,7 +519,10 @@ describe('tollgate audit verify', { timeout: 60_000 }, () => {
 describe('tollgate config, db and help', { timeout: 60_000 }, () => {
   it('exits 78 naming TOLLGATE_PORT when the configuration is bad', async () => {
     const dir = freshDir();
-    const serve = await run(dir, ['serve', '--demo'], { TOLLGATE_PORT: 'abc' });
+    const serve = await run(dir, ['serve', '--demo'], {
+      env: { TOLLGATE_PORT: 'abc' },
+      timeoutMs: STARTUP_TIMEOUT_MS,
+    });
     assert.equal(serve.code, 78, show(['serve'], serve));
     assert.match(serve.stderr, /TOLLGATE_PORT = "abc": must be a whole number/);
     assert.equal(existsSync(dbPath(dir)), false, 'nothing was opened with a bad configuration');
@@ -630,8 +561,8 @@ describe('tollgate config, db and help', { timeout: 60_000 }, () => {
     const secret = 'e2e-very-secret-token-signing-key-0123456789';
     const env = { TOLLGATE_TOKEN_SECRET: secret, TOLLGATE_PORT: '9099' };
     const [text, json, help] = await Promise.all([
-      run(dir, ['config', 'check'], env),
-      run(dir, ['--json', 'config', 'check'], env),
+      run(dir, ['config', 'check'], { env, timeoutMs: STARTUP_TIMEOUT_MS }),
+      run(dir, ['--json', 'config', 'check'], { env, timeoutMs: STARTUP_TIMEOUT_MS }),
       run(dir, ['--help']),
     ]);
     assert.equal(text.code, 0, show(['config', 'check'], text));

@@ -11,76 +11,17 @@
  * Records are dated yesterday in Berlin (the CLI runs on the wall clock): inside the dedup window
  * and before the time of import.
  */
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { TEST_CSV_HEADER, TEST_CSV_MAPPING, TEST_NUMBERING } from '../../src/testing/usage.js';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'bin', 'tollgate.js');
-const COMMAND_TIMEOUT_MS = 60_000;
+import { BIN, children, cleanUpAfterTests, dbPath, envFor, freshDir, run, show } from './harness.js';
 
 // ---------------------------------------------------------------------------------------------
-// Harness (as in cli.test.ts)
-
-const tempDirs: string[] = [];
-const children = new Set<ChildProcess>();
-
-function freshDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tollgate-e2e-usage-'));
-  tempDirs.push(dir);
-  return dir;
-}
-
-const dbPath = (dir: string): string => join(dir, 't.db');
-
-/** The parent's environment minus TOLLGATE_* settings, plus the test database. */
-function envFor(dir: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (!name.startsWith('TOLLGATE_') && name !== 'DATABASE_URL') env[name] = value;
-  }
-  return {
-    ...env,
-    TOLLGATE_DATABASE_URL: `sqlite:${dbPath(dir)}`,
-    TOLLGATE_LOG_LEVEL: 'warn',
-    TOLLGATE_FROM_SOURCE: '1',
-  };
-}
-
-interface RunResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function run(dir: string, args: readonly string[]): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      process.execPath,
-      [BIN, ...args],
-      { cwd: dir, env: envFor(dir), timeout: COMMAND_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        children.delete(child);
-        if (error && typeof error.code !== 'number') {
-          reject(new Error(`tollgate ${args.join(' ')} failed to run: ${error.message}\n${stderr}`));
-          return;
-        }
-        resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
-      },
-    );
-    children.add(child);
-  });
-}
-
-function show(args: readonly string[], result: RunResult): string {
-  return `tollgate ${args.join(' ')} -> ${result.code}\nstdout: ${result.stdout.slice(0, 4000)}\nstderr: ${result.stderr.slice(0, 4000)}`;
-}
+// Harness (harness.ts, shared with cli.test.ts)
 
 /** Runs a command that must succeed and returns its parsed --json output. */
 async function json<T>(dir: string, args: readonly string[]): Promise<T> {
@@ -90,10 +31,7 @@ async function json<T>(dir: string, args: readonly string[]): Promise<T> {
   return JSON.parse(result.stdout) as T;
 }
 
-after(() => {
-  for (const child of children) child.kill('SIGKILL');
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-});
+cleanUpAfterTests();
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
@@ -185,7 +123,7 @@ describe('tollgate usage: sources, import, rejects, controls, rating', { timeout
   let firstImport: string;
 
   before(async () => {
-    dir = freshDir();
+    dir = freshDir('tollgate-e2e-usage-');
     const seeded = await run(dir, ['demo']);
     assert.equal(seeded.code, 0, show(['demo'], seeded));
     mkdirSync(join(dir, 'inbox'));
