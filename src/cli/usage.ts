@@ -21,6 +21,7 @@ import {
   reprocessRejects,
   type ImportFileResult,
 } from '../workflows/usage.js';
+import { picoText } from '../rating/index.js';
 import { explainUsage, listRatedUsage, rerateUsage } from '../workflows/usage-rating.js';
 import { watchInbox } from '../workflows/usage-inbox.js';
 import { table, type Output } from './output.js';
@@ -41,15 +42,6 @@ const bigId = (value: string): bigint => {
   if (!/^[0-9]{1,19}$/.test(value)) throw new InvalidArgumentError('must be a numeric id');
   return BigInt(value);
 };
-
-/** Pico-units as decimal text of the major unit, trailing zeros trimmed: 71166666667n → "0.071166666667". */
-export function picoText(pico: bigint): string {
-  const negative = pico < 0n;
-  const abs = negative ? -pico : pico;
-  const whole = abs / 1_000_000_000_000n;
-  const fraction = (abs % 1_000_000_000_000n).toString().padStart(12, '0').replace(/0+$/, '');
-  return `${negative ? '-' : ''}${whole}${fraction === '' ? '' : `.${fraction}`}`;
-}
 
 function summary(result: ImportFileResult): string {
   const r = result.import;

@@ -183,31 +183,6 @@ function numberText(value: bigint): string {
   return value >= -9007199254740991n && value <= 9007199254740991n ? String(value) : `"${String(value)}"`;
 }
 
-/** The names a rated record keeps in columns of its own, read straight from a result. */
-export interface ChargeNames {
-  matchedPrefix: string | undefined;
-  /** The destination zone (voice), else the roaming zone. */
-  zone: string | undefined;
-  band: string | undefined;
-}
-
-/** Fills `into` with the result's matched prefix, zone and band (as explainRating names them). */
-export function chargeNames(out: RatingResult, into: ChargeNames): ChargeNames {
-  into.matchedPrefix = undefined;
-  into.zone = undefined;
-  into.band = undefined;
-  const tariff = out.tariffVersion?.view.compiled;
-  if (tariff === undefined) return into;
-  if (out.kind === KIND_VOICE && tariff.voice !== undefined) {
-    if (out.calledNumber !== undefined)
-      into.matchedPrefix = out.calledNumber.slice(0, out.matchedPrefixLength);
-    if (out.zone >= 0) into.zone = tariff.zones[out.zone];
-    if (out.band >= 0) into.band = tariff.bands.names[out.band];
-  }
-  if (into.zone === undefined && out.roamingZone >= 0) into.zone = tariff.zones[out.roamingZone];
-  return into;
-}
-
 /** True when `text` is a compact trace (a stored trace may also be an older JSON object). */
 export function isCompactTrace(text: string): boolean {
   return text.startsWith(`["${COMPACT_VERSION}"`);

@@ -20,8 +20,6 @@ export {
   explainRating,
   formatFormula,
   isCompactTrace,
-  chargeNames,
-  type ChargeNames,
   picoText,
   type ChargeTrace,
   type TraceDraw,

@@ -1,2 +1,2 @@
 /** The reader of each source format, for the importer (re-exported from the readers' registry). */
-export { readerFor, readerForSource, validateSourceMapping } from './readers/index.js';
+export { TEXT_FORMATS, readerFor, readerForSource, validateSourceMapping } from './readers/index.js';

@@ -5,7 +5,7 @@
  * recognised. Pure: definitions are validated here, stored by the store, used by the importer.
  */
 import { fail } from '../kernel/errors.js';
-import { IDENTITY_TYPES, isIdentityType, type IdentityType } from '../customers/index.js';
+import { IDENTITY_TYPES, isIdentityType, isTimeZone, type IdentityType } from '../customers/index.js';
 import { UsageErrors } from './errors.js';
 import type { NumberingPlan, ReaderSettings, UsageInput } from './model.js';
 
@@ -120,15 +120,6 @@ function positiveInteger(value: unknown, fallback: number, field: string, source
   return value;
 }
 
-function validTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Checks a source definition as an operator writes it (JSON or YAML) and fills in the defaults.
  * Every problem names the field: "source switch-a: numbering.countryCode must be 1 to 3 digits".
@@ -160,7 +151,7 @@ export function parseSourceDefinition(value: unknown): SourceDefinition {
     invalid('format', `must be one of ${SOURCE_FORMATS.join(', ')}, got ${JSON.stringify(format)}`, name);
   }
   const timeZone = value.timeZone ?? 'UTC';
-  if (typeof timeZone !== 'string' || !validTimeZone(timeZone)) {
+  if (typeof timeZone !== 'string' || !isTimeZone(timeZone)) {
     invalid(
       'timeZone',
       `must be an IANA time zone such as Europe/Berlin, got ${JSON.stringify(timeZone)}`,

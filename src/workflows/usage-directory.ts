@@ -57,19 +57,17 @@ export class SubscriberDirectory {
     private readonly tenantId: string,
   ) {}
 
-  /** Loads every identity of `values` (of `type`, plus any other types the items name) not yet known. */
-  async preload(type: IdentityType, values: readonly string[], items?: readonly ReadItem[]): Promise<void> {
+  /** Loads every identity the items' records name that is not known yet, a few queries per type. */
+  async preload(items: readonly ReadItem[]): Promise<void> {
     const wanted = new Map<string, Set<string>>();
-    const want = (t: string, value: string): void => {
-      if (this.holdings.get(t)?.has(value) === true) return;
-      let set = wanted.get(t);
-      if (set === undefined) wanted.set(t, (set = new Set()));
-      set.add(value);
-    };
-    if (items === undefined) for (const value of values) want(type, value);
-    else
-      for (const item of items)
-        if (item.kind === 'record') want(item.input.identityType, item.input.identity);
+    for (const item of items) {
+      if (item.kind !== 'record') continue;
+      const { identityType, identity } = item.input;
+      if (this.holdings.get(identityType)?.has(identity) === true) continue;
+      let set = wanted.get(identityType);
+      if (set === undefined) wanted.set(identityType, (set = new Set()));
+      set.add(identity);
+    }
     for (const [identityType, set] of wanted) await this.load(identityType, [...set]);
   }
 

@@ -49,12 +49,13 @@ export interface RatedFields {
   /** Pico-units (10^-12 of the major unit) of `currency`. */
   amountPico: bigint;
   currency: string;
-  offerVersionId: string | null;
-  tariffVersionId: string | null;
-  matchedPrefix: string | null;
-  zone: string | null;
-  band: string | null;
+  /** The compact charge trace (offer and tariff versions, prefix, zone, band... are in it). */
   trace: string;
+}
+
+/** A blank RatedFields, for a rater to fill. */
+export function emptyRatedFields(): RatedFields {
+  return { chargedUnits: 0, allowanceUnits: 0, amountPico: 0n, currency: '', trace: '' };
 }
 
 export interface RatingFailure {
@@ -189,14 +190,10 @@ export class UsagePipeline {
     const now = instantFromMs(nowMs);
 
     // Loads outside the write transaction: the identities and dedup partitions the batch needs.
-    const identities: string[] = [];
     for (const item of items) {
-      if (item.kind === 'record') {
-        identities.push(item.input.identity);
-        await this.ensureDedupDay(this.days.of(item.input.startMs));
-      }
+      if (item.kind === 'record') await this.ensureDedupDay(this.days.of(item.input.startMs));
     }
-    await directory.preload(source.identityType, identities, items);
+    await directory.preload(items);
 
     try {
       return await inTransaction(database, async (tx) => {
@@ -234,18 +231,7 @@ export class UsagePipeline {
         // Ids are allocated after the loop, when the counts are known; rows hold placeholders.
         const ratedIdSlots: number[] = [];
         const rejectIdSlots: number[] = [];
-        const fields: RatedFields = {
-          chargedUnits: 0,
-          allowanceUnits: 0,
-          amountPico: 0n,
-          currency: '',
-          offerVersionId: null,
-          tariffVersionId: null,
-          matchedPrefix: null,
-          zone: null,
-          band: null,
-          trace: '',
-        };
+        const fields = emptyRatedFields();
 
         const reprocessed: Array<{ origin: RejectOrigin; usageSlot: number }> = [];
         const stillRejected: Array<{

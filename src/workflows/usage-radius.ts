@@ -39,13 +39,12 @@
  */
 import type { Instant } from '../kernel/clock.js';
 import { CommonErrors, fail } from '../kernel/errors.js';
-import { newId } from '../kernel/ids.js';
 import { UsageErrors, type ReadItem, type RejectReason, type UsageInput } from '../usage/index.js';
 import * as store from '../usage/store.js';
 import type { Tx } from '../storage/database.js';
 import { inTransaction } from '../storage/database.js';
-import { runChange, type Caller, type WorkflowDeps } from './context.js';
-import { getSource } from './usage.js';
+import type { Caller, WorkflowDeps } from './context.js';
+import { getSource, streamImportOf } from './usage.js';
 import { SubscriberDirectory } from './usage-directory.js';
 import { UsagePipeline, type BatchRater, type ItemResult } from './usage-pipeline.js';
 import { createBatchRater } from './usage-rating.js';
@@ -187,24 +186,7 @@ export async function sessionAccounting(
   function streamImport(day: string): Promise<string> {
     let found = imports.get(day);
     if (found === undefined) {
-      found = (async () => {
-        const checksum = `stream:${day}`;
-        const existing = await store.importsByChecksum(deps.database.db, tenantId, sourceName, checksum);
-        if (existing[0] !== undefined) return existing[0].id;
-        const id = newId('imp', deps.clock);
-        await runChange(deps, caller, (ctx) =>
-          store.insertImport(ctx.tx, tenantId, {
-            id,
-            source: sourceName,
-            fileName: `${sourceName} records of ${day}`,
-            checksum,
-            sizeBytes: 0,
-            forced: false,
-            now: ctx.clock.now(),
-          }),
-        );
-        return id;
-      })();
+      found = streamImportOf(deps, caller, sourceName, day);
       imports.set(day, found);
       // A failed creation is tried again by the next report.
       found.catch(() => imports.delete(day));

@@ -29,14 +29,13 @@ import {
   RatingResult,
   amountPicoOf,
   applyRating,
-  chargeNames,
   compactTrace,
   compileRatingPlan,
   expandTrace,
   isCompactTrace,
+  picoText,
   rateUsage,
   type AllowanceCounterRecord,
-  type ChargeNames,
   type ChargeTrace,
   type OfferVersionInput,
   type RatingPlan,
@@ -52,10 +51,11 @@ import {
   type UsageService,
 } from '../usage/index.js';
 import * as store from '../usage/store.js';
+import { toSafeNumber } from '../storage/values.js';
 import type { RatedUsageTable } from '../usage/store.js';
 import { readExecutor, recordChange, runChange, type Caller, type WorkflowDeps } from './context.js';
 import { SubscriberDirectory, type Owner } from './usage-directory.js';
-import type { BatchRater, RatedFields, RatingFailure } from './usage-pipeline.js';
+import { emptyRatedFields, type BatchRater, type RatedFields, type RatingFailure } from './usage-pipeline.js';
 
 const FOREVER = Number.MAX_SAFE_INTEGER;
 
@@ -364,24 +364,16 @@ function failureField(failure: string | undefined): string {
   }
 }
 
-const names: ChargeNames = { matchedPrefix: undefined, zone: undefined, band: undefined };
-
 /**
  * Copies what a rated record keeps out of the reused result. The trace is stored compact (the
  * core's compactTrace: facts and names, no formula) and expanded when read (readTrace), which
  * keeps the full explanation available at a fraction of the cost per record.
  */
 function fillFields(result: RatingResult, out: RatedFields): void {
-  chargeNames(result, names);
   out.chargedUnits = result.chargedUnits;
   out.allowanceUnits = result.coveredUnits;
   out.amountPico = amountPicoOf(result);
   out.currency = result.currency;
-  out.offerVersionId = result.servicePlan?.offerVersionId ?? null;
-  out.tariffVersionId = result.tariffVersion?.versionId ?? null;
-  out.matchedPrefix = names.matchedPrefix ?? null;
-  out.zone = names.zone ?? null;
-  out.band = names.band ?? null;
   out.trace = compactTrace(result);
 }
 
@@ -437,12 +429,6 @@ export interface RatedUsageView {
   readonly ratedAt: string;
 }
 
-const num = (value: bigint | number | null, column: string): number => {
-  if (value === null) throw new TypeError(`column ${column} is null`);
-  const n = typeof value === 'bigint' ? Number(value) : value;
-  if (!Number.isSafeInteger(n)) throw new RangeError(`column ${column}: ${value} is not a safe integer`);
-  return n;
-};
 const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
 
 export function toRatedUsageView(row: RatedUsageTable): RatedUsageView {
@@ -457,17 +443,17 @@ export function toRatedUsageView(row: RatedUsageTable): RatedUsageView {
     rerateRunId: detail.rerateRunId,
     importId: row.import_id,
     source: row.source,
-    line: num(row.line, 'line'),
+    line: toSafeNumber(row.line, 'line'),
     sourceRecordId: opt(row.source_record_id),
     subscriptionId: row.subscription_id,
     accountId: row.account_id,
     service: row.service as UsageService,
     identity: row.identity,
     startAt: row.start_at,
-    durationSec: num(row.duration_sec, 'duration_sec'),
-    volumeUpBytes: num(row.volume_up_bytes, 'volume_up_bytes'),
-    volumeDownBytes: num(row.volume_down_bytes, 'volume_down_bytes'),
-    eventCount: num(row.event_count, 'event_count'),
+    durationSec: toSafeNumber(row.duration_sec, 'duration_sec'),
+    volumeUpBytes: toSafeNumber(row.volume_up_bytes, 'volume_up_bytes'),
+    volumeDownBytes: toSafeNumber(row.volume_down_bytes, 'volume_down_bytes'),
+    eventCount: toSafeNumber(row.event_count, 'event_count'),
     callingNumber: detail.callingNumber,
     calledNumber: opt(row.called_number),
     apn: detail.apn,
@@ -475,8 +461,8 @@ export function toRatedUsageView(row: RatedUsageTable): RatedUsageView {
     visitedMccMnc: detail.visitedMccMnc,
     roaming: detail.roaming === true,
     eventType: detail.eventType,
-    chargedUnits: num(row.charged_units, 'charged_units'),
-    allowanceUnits: num(row.allowance_units, 'allowance_units'),
+    chargedUnits: toSafeNumber(row.charged_units, 'charged_units'),
+    allowanceUnits: toSafeNumber(row.allowance_units, 'allowance_units'),
     amountPico: BigInt(row.amount_pico),
     currency: row.currency,
     get offerVersionId(): string | undefined {
@@ -564,21 +550,14 @@ export async function explainUsage(
     );
   }
   lines.push(`Formula: ${String(trace.formula ?? '')}`);
-  lines.push(`Charge: ${picoDecimal(usage.amountPico)} ${usage.currency}`);
+  lines.push(`Charge: ${picoText(usage.amountPico)} ${usage.currency}`);
   for (const correction of corrections) {
     lines.push(
-      `Re-rated (${correction.rerateRunId ?? ''}, usage ${correction.id}): ${picoDecimal(correction.amountPico)} ${correction.currency}`,
+      `Re-rated (${correction.rerateRunId ?? ''}, usage ${correction.id}): ${picoText(correction.amountPico)} ${correction.currency}`,
     );
   }
-  if (corrections.length > 0) lines.push(`Net charge: ${picoDecimal(net)} ${usage.currency}`);
+  if (corrections.length > 0) lines.push(`Net charge: ${picoText(net)} ${usage.currency}`);
   return { usage, corrections, netAmountPico: net, lines };
-}
-
-function picoDecimal(pico: bigint): string {
-  const negative = pico < 0n;
-  const abs = negative ? -pico : pico;
-  const fraction = (abs % 1_000_000_000_000n).toString().padStart(12, '0').replace(/0+$/, '');
-  return `${negative ? '-' : ''}${abs / 1_000_000_000_000n}${fraction === '' ? '' : `.${fraction}`}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -716,18 +695,7 @@ export async function rerateUsage(
         continue;
       }
       applyRating(ledger, result);
-      const fields: RatedFields = {
-        chargedUnits: 0,
-        allowanceUnits: 0,
-        amountPico: 0n,
-        currency: '',
-        offerVersionId: null,
-        tariffVersionId: null,
-        matchedPrefix: null,
-        zone: null,
-        band: null,
-        trace: '',
-      };
+      const fields = emptyRatedFields();
       fillFields(result, fields);
       const delta = fields.amountPico - (netOf.get(String(row.id)) ?? 0n);
       if (delta === 0n) {
@@ -807,10 +775,10 @@ function inputOf(row: RatedUsageTable): UsageInput {
     identityType: 'msisdn',
     identity: row.identity,
     startMs: msFromInstant(row.start_at),
-    durationSec: num(row.duration_sec, 'duration_sec'),
-    volumeUpBytes: num(row.volume_up_bytes, 'volume_up_bytes'),
-    volumeDownBytes: num(row.volume_down_bytes, 'volume_down_bytes'),
-    count: num(row.event_count, 'event_count'),
+    durationSec: toSafeNumber(row.duration_sec, 'duration_sec'),
+    volumeUpBytes: toSafeNumber(row.volume_up_bytes, 'volume_up_bytes'),
+    volumeDownBytes: toSafeNumber(row.volume_down_bytes, 'volume_down_bytes'),
+    count: toSafeNumber(row.event_count, 'event_count'),
     roaming: detail.roaming === true,
     ...(row.called_number === null ? {} : { calledNumber: row.called_number }),
     ...(detail.callingNumber === undefined ? {} : { callingNumber: detail.callingNumber }),

@@ -16,6 +16,7 @@ import { fail, isTollgateError } from '../kernel/errors.js';
 import { newId } from '../kernel/ids.js';
 import {
   parseSourceDefinition,
+  readerSettingsOf,
   UsageErrors,
   READ_FROM_START,
   type ReadItem,
@@ -26,7 +27,7 @@ import {
 } from '../usage/index.js';
 import * as store from '../usage/store.js';
 import type { ControlRow, ImportRecord, RejectFilter, RejectRecord, SourceRecord } from '../usage/store.js';
-import { readerFor, readerForSource, validateSourceMapping } from '../usage/formats.js';
+import { TEXT_FORMATS, readerFor, readerForSource, validateSourceMapping } from '../usage/formats.js';
 import { freeswitchJsonToItem, jsonLineToItem } from '../usage/readers/index.js';
 import { findStoredResponse } from '../idempotency/index.js';
 import { readExecutor, recordChange, runChange, type Caller, type WorkflowDeps } from './context.js';
@@ -224,7 +225,7 @@ export async function importUsageFile(
     let pending: ReadItem[] = [];
     let lastLine = start.line - 1;
     const chunks = createReadStream(input.path, { start: start.byteOffset, highWaterMark: 1 << 20 });
-    for await (const batch of reader(chunks, readerSettings(source), start)) {
+    for await (const batch of reader(chunks, readerSettingsOf(source), start)) {
       for (const item of batch) pending.push(item);
       while (pending.length > batchRecords) {
         const head = pending.slice(0, batchRecords);
@@ -313,7 +314,7 @@ async function sniffFormat(path: string, source: SourceDefinition): Promise<stri
   const items: ReadItem[] = [];
   const head = createReadStream(path, { start: 0, end: (1 << 20) - 1, highWaterMark: 1 << 20 });
   try {
-    for await (const batch of reader(head, readerSettings(source), READ_FROM_START)) {
+    for await (const batch of reader(head, readerSettingsOf(source), READ_FROM_START)) {
       items.push(...batch);
       if (items.length >= SNIFF_RECORDS) break;
     }
@@ -325,15 +326,6 @@ async function sniffFormat(path: string, source: SourceDefinition): Promise<stri
   if (judged.length === 0) return undefined;
   const unreadable = judged.every((item) => item.kind === 'reject' && item.reason === 'malformed_record');
   return unreadable ? (judged[0] as Extract<ReadItem, { kind: 'reject' }>).message : undefined;
-}
-
-function readerSettings(source: SourceDefinition) {
-  return {
-    source: source.name,
-    numbering: source.numbering,
-    timeZone: source.timeZone,
-    identityType: source.identityType,
-  };
 }
 
 function newPipeline(
@@ -414,27 +406,37 @@ export async function ingestRecords(
 ): Promise<BatchOutcome> {
   const tenantId = caller.tenantId;
   const source = (await getSource(deps, tenantId, sourceName)).definition;
-  const day = deps.clock.now().slice(0, 10);
-  const checksum = `stream:${day}`;
-  const existing = await store.importsByChecksum(deps.database.db, tenantId, source.name, checksum);
-  let importId = existing[0]?.id;
-  if (importId === undefined) {
-    importId = newId('imp', deps.clock);
-    const id = importId;
-    await runChange(deps, caller, async (ctx) => {
-      await store.insertImport(ctx.tx, tenantId, {
-        id,
-        source: source.name,
-        fileName: `${source.name} records of ${day}`,
-        checksum,
-        sizeBytes: 0,
-        forced: false,
-        now: ctx.clock.now(),
-      });
-    });
-  }
+  const importId = await streamImportOf(deps, caller, source.name, deps.clock.now().slice(0, 10));
   const pipeline = newPipeline(deps, tenantId, source, importId);
   return pipeline.processBatch(items, { byteOffset: 0, line: 1 });
+}
+
+/**
+ * The id of the source's stream import of a UTC day ("YYYY-MM-DD"), the import row that collects
+ * the records arriving one by one that day (TMF635, RADIUS, FreeSWITCH JSON); created on first use.
+ */
+export async function streamImportOf(
+  deps: WorkflowDeps,
+  caller: Caller,
+  sourceName: string,
+  day: string,
+): Promise<string> {
+  const checksum = `stream:${day}`;
+  const existing = await store.importsByChecksum(deps.database.db, caller.tenantId, sourceName, checksum);
+  if (existing[0] !== undefined) return existing[0].id;
+  const id = newId('imp', deps.clock);
+  await runChange(deps, caller, (ctx) =>
+    store.insertImport(ctx.tx, caller.tenantId, {
+      id,
+      source: sourceName,
+      fileName: `${sourceName} records of ${day}`,
+      checksum,
+      sizeBytes: 0,
+      forced: false,
+      now: ctx.clock.now(),
+    }),
+  );
+  return id;
 }
 
 /** A record given as a normalised input (API callers), wrapped as a read item. */
@@ -598,14 +600,7 @@ export async function reprocessRejects(
 }
 
 /** Formats whose records arrive one by one (RADIUS, the API, FreeSWITCH JSON) have no file reader. */
-const FILE_FORMATS: ReadonlySet<string> = new Set([
-  'csv',
-  'tsv',
-  'asterisk-csv',
-  'freeswitch-csv',
-  'jsonl',
-  '3gpp-ber',
-]);
+const FILE_FORMATS: ReadonlySet<string> = new Set([...TEXT_FORMATS, '3gpp-ber']);
 
 /**
  * The reader that reads a stored reject again: the source's own for file formats. A reject of a
@@ -631,7 +626,7 @@ async function rereadOne(
   // A position past the start, so readers do not expect a file header before the record.
   const start: ReadStart = { byteOffset: Math.max(1, reject.byteOffset), line: Math.max(2, reject.line) };
   const items: ReadItem[] = [];
-  for await (const batch of reader(one(), readerSettings(source), start)) items.push(...batch);
+  for await (const batch of reader(one(), readerSettingsOf(source), start)) items.push(...batch);
   const item = items[0];
   if (item === undefined) {
     return {
@@ -679,7 +674,7 @@ export async function ingestJsonRecords(
 ): Promise<IngestOutcome> {
   const source = (await getSource(deps, caller.tenantId, sourceName)).definition;
   requireFormat(source, formats, 'records in the JSON-lines schema');
-  const settings = readerSettings(source);
+  const settings = readerSettingsOf(source);
   const items = records.map((record, i) =>
     jsonLineToItem(JSON.stringify(record), settings, { line: i + 1, byteOffset: 0 }),
   );
@@ -695,7 +690,7 @@ export async function ingestFreeswitchJsonCdr(
 ): Promise<IngestOutcome> {
   const source = (await getSource(deps, caller.tenantId, sourceName)).definition;
   requireFormat(source, ['freeswitch-json'], 'FreeSWITCH JSON CDRs');
-  const item = freeswitchJsonToItem(document, readerSettings(source));
+  const item = freeswitchJsonToItem(document, readerSettingsOf(source));
   return ingestRecords(deps, caller, source.name, [item]);
 }
 
