@@ -40,7 +40,7 @@ import { findTenant } from '../src/workflows/tenants.js';
 import { importCustomers, importRecordsFromCsv } from '../src/workflows/customers.js';
 import { defineSource, importUsageFile } from '../src/workflows/usage.js';
 import type { Caller, WorkflowDeps } from '../src/workflows/context.js';
-import { parseSourceDefinition, type ReadItem } from '../src/usage/index.js';
+import { parseSourceDefinition, readerSettingsOf, type ReadItem } from '../src/usage/index.js';
 import { readerForSource, openUsageFile } from '../src/usage/readers/index.js';
 import { BulkInserter } from '../src/usage/store.js';
 import { measurePureRating } from './rating-pure.js';
@@ -198,12 +198,7 @@ async function runFloor(dir: string, file: string, run: number): Promise<number>
   const inserter = new BulkInserter('raw_usage' as any, columns);
   const source = parseSourceDefinition(SOURCE);
   const reader = readerForSource(source);
-  const settings = {
-    source: source.name,
-    numbering: source.numbering,
-    timeZone: source.timeZone,
-    identityType: source.identityType,
-  };
+  const settings = readerSettingsOf(source);
   const started = performance.now();
   let pending: ReadItem[] = [];
   let id = 0;
