@@ -240,4 +240,19 @@ export const usageMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+
+  '0042_rating_counter_generations': {
+    // One number per tenant that every write of rating counters increases, in the writer's
+    // transaction. A batch rater that wrote the counters last and finds the number unchanged at
+    // its next batch knows the counters it holds in memory are still the stored ones, and skips
+    // reading them again (see docs/usage.md, "Counters between batches").
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('rating_counter_generations')
+        .addColumn('tenant_id', 'text', (c) => c.primaryKey().references('tenants.id'))
+        .addColumn('generation', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
 };

@@ -34,7 +34,7 @@ import {
   insertDedupChunk,
   loadDedupChunks,
   lockSource,
-  ratedUsageInserter,
+  originalUsageInserter,
   rejectInserter,
   updateReject,
   type BulkInserter,
@@ -159,13 +159,19 @@ export interface PipelineOptions {
   readonly importId: string;
   readonly directory: SubscriberDirectory;
   readonly rater: BatchRater;
+  /**
+   * Whether processBatch says where each item ended (BatchOutcome.results), for callers that
+   * answer per record (the API, RADIUS). File imports only need the counts and say false: on a
+   * million-record file the per-item objects are pure garbage-collector work. Default true.
+   */
+  readonly keepResults?: boolean;
 }
 
 export class UsagePipeline {
   private readonly dedupSets = new Map<string, KeyHashSet>();
   /** The highest dedup chunk id read into each (source, day) set. */
   private readonly dedupSeen = new Map<string, bigint>();
-  private readonly ratedInserter: BulkInserter = ratedUsageInserter();
+  private readonly ratedInserter: BulkInserter = originalUsageInserter();
   private readonly rejectsInserter: BulkInserter = rejectInserter();
   private readonly days = new DayNames();
   private readonly instants = new InstantFormatter();
@@ -186,6 +192,7 @@ export class UsagePipeline {
   ): Promise<BatchOutcome> {
     if (this.broken) throw new Error('a usage pipeline whose batch failed cannot be reused');
     const { database, clock, tenantId, source, importId, directory, rater } = this.options;
+    const keepResults = this.options.keepResults !== false;
     const nowMs = clock.nowMs();
     const now = instantFromMs(nowMs);
 
@@ -256,7 +263,7 @@ export class UsagePipeline {
             // up to date, its attempts counted, and the counts move only if it turned into a
             // duplicate (or back).
             stillRejected.push({ origin, kind, reason, field, message });
-            results.push({ kind, rejectId: origin.rejectId, reason, message });
+            if (keepResults) results.push({ kind, rejectId: origin.rejectId, reason, message });
             if (kind !== origin.kind) {
               const dayCounts = countsOf(perDay, origin.eventDay, origin.importId);
               if (kind === 'duplicate') {
@@ -289,7 +296,7 @@ export class UsagePipeline {
             now,
             now,
           );
-          results.push({ kind, rejectId: 0n, reason, message });
+          if (keepResults) results.push({ kind, rejectId: 0n, reason, message });
           const dayCounts = countsOf(perDay, day, importId);
           dayCounts.recordsIn++;
           if (kind === 'duplicate') {
@@ -395,19 +402,18 @@ export class UsagePipeline {
             fields.allowanceUnits,
             fields.amountPico,
             fields.currency,
-            'unbilled',
-            'original',
-            null,
             fields.trace,
             item.raw,
             now,
           );
-          results.push({
-            kind: 'rated',
-            usageId: 0n,
-            amountPico: fields.amountPico,
-            currency: fields.currency,
-          });
+          if (keepResults) {
+            results.push({
+              kind: 'rated',
+              usageId: 0n,
+              amountPico: fields.amountPico,
+              currency: fields.currency,
+            });
+          }
           if (origin !== undefined) {
             // Counted once: it was counted as a reject (or duplicate) of its import and day.
             const dayCounts = countsOf(perDay, origin.eventDay, origin.importId);
@@ -428,9 +434,11 @@ export class UsagePipeline {
           let r = 0;
           for (const slot of ratedIdSlots) {
             rated[slot] = id;
-            while ((results[r] as ItemResult).kind !== 'rated') r++;
-            results[r] = { ...(results[r] as Extract<ItemResult, { kind: 'rated' }>), usageId: id };
-            r++;
+            if (keepResults) {
+              while ((results[r] as ItemResult).kind !== 'rated') r++;
+              results[r] = { ...(results[r] as Extract<ItemResult, { kind: 'rated' }>), usageId: id };
+              r++;
+            }
             id++;
           }
           await this.ratedInserter.insert(tx, rated);
@@ -440,12 +448,14 @@ export class UsagePipeline {
           let r = 0;
           for (const slot of rejectIdSlots) {
             rejects[slot] = id;
-            while ((results[r] as ItemResult).kind === 'rated') r++;
-            results[r] = {
-              ...(results[r] as Extract<ItemResult, { kind: 'reject' | 'duplicate' }>),
-              rejectId: id,
-            };
-            r++;
+            if (keepResults) {
+              while ((results[r] as ItemResult).kind === 'rated') r++;
+              results[r] = {
+                ...(results[r] as Extract<ItemResult, { kind: 'reject' | 'duplicate' }>),
+                rejectId: id,
+              };
+              r++;
+            }
             id++;
           }
           await this.rejectsInserter.insert(tx, rejects);

@@ -300,6 +300,13 @@ class CatalogRater implements BatchRater {
   private catalog: RatingCatalog | undefined;
   private ledger = new AllowanceLedger();
   private readonly result = new RatingResult();
+  /** Owners whose stored counters are in `ledger` (on SQLite, kept between batches). */
+  private readonly loaded = new Set<string>();
+  /**
+   * The counter generation `ledger` matches (SQLite only): the one this rater's last write made,
+   * or the one it read before loading. Undefined: nothing in memory can be trusted.
+   */
+  private generation: number | undefined;
 
   constructor(
     private readonly deps: WorkflowDeps,
@@ -308,17 +315,35 @@ class CatalogRater implements BatchRater {
 
   async begin(tx: Tx, owners: readonly Owner[]): Promise<void> {
     this.catalog ??= await RatingCatalog.load(tx, this.tenantId);
-    // The counters are read afresh in every batch's transaction, so usage of the same
-    // subscriptions arriving another way meanwhile (RADIUS, the API, another import) is never
-    // overwritten: on SQLite the batch holds the only write lock, on PostgreSQL the rows are read
-    // FOR UPDATE (in a fixed order, so two writers never wait on each other in a circle).
     const ids = new Set<string>();
     for (const owner of owners) ids.add(owner.subscription.id).add(owner.account.id);
-    this.ledger = ledgerFrom(
-      await store.loadCounters(tx, this.tenantId, [...ids].sort(), {
-        forUpdate: this.deps.database.dialect === 'postgres',
-      }),
-    );
+    if (this.deps.database.dialect === 'postgres') {
+      // The counters are read afresh in every batch's transaction, so usage of the same
+      // subscriptions arriving another way meanwhile (RADIUS, the API, another import, another
+      // worker) is never overwritten: the rows are read FOR UPDATE, in a fixed order, so two
+      // writers never wait on each other in a circle.
+      this.ledger = ledgerFrom(
+        await store.loadCounters(tx, this.tenantId, [...ids].sort(), { forUpdate: true }),
+      );
+      return;
+    }
+    // SQLite: this transaction holds the database's only write lock, so the counters cannot
+    // change under it. If no one wrote counters since this rater last did (same generation), the
+    // counters in memory are the stored ones and only owners new to this rater are read; on a
+    // file of a few thousand subscribers that turns thousands of counter reads per batch into
+    // none. Anyone else's write (another import, the API, a re-rating run) changes the
+    // generation, and everything is read again.
+    const generation = await store.counterGeneration(tx, this.tenantId);
+    if (generation !== this.generation) {
+      this.ledger = new AllowanceLedger();
+      this.loaded.clear();
+      this.generation = generation;
+    }
+    const missing: string[] = [];
+    for (const id of ids) if (!this.loaded.has(id)) missing.push(id);
+    if (missing.length === 0) return;
+    loadInto(this.ledger, await store.loadCounters(tx, this.tenantId, missing.sort()));
+    for (const id of missing) this.loaded.add(id);
   }
 
   rate(owner: Owner, input: UsageInput, out: RatedFields): RatingFailure | undefined {
@@ -339,11 +364,20 @@ class CatalogRater implements BatchRater {
   }
 
   async commit(tx: Tx): Promise<void> {
-    await store.saveCounters(tx, this.tenantId, counterRows(this.ledger.takeDirty()), this.deps.clock.now());
+    const generation = await store.saveCounters(
+      tx,
+      this.tenantId,
+      counterRows(this.ledger.takeDirty()),
+      this.deps.clock.now(),
+    );
+    // Our own write: the counters in memory are what is now stored, at the new generation.
+    if (generation !== undefined) this.generation = generation;
   }
 
   abort(): void {
     this.ledger = new AllowanceLedger();
+    this.loaded.clear();
+    this.generation = undefined;
   }
 }
 

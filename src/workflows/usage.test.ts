@@ -14,12 +14,21 @@ import {
   correctReject,
   dailyControls,
   defineSource,
+  getSource,
   importUsageFile,
+  ingestJsonRecords,
   listRejects,
+  streamImportOf,
   reprocessRejects,
 } from './usage.js';
 import { explainUsage, listRatedUsage, rerateUsage } from './usage-rating.js';
-import { TEST_CSV_LINES, testCsvSource } from '../testing/usage.js';
+import { TEST_CSV_HEADER, TEST_CSV_LINES, TEST_NUMBERING, testCsvSource } from '../testing/usage.js';
+import { loadCounters } from '../usage/store.js';
+import { jsonLineToItem } from '../usage/readers/index.js';
+import { readerSettingsOf, type ReadItem } from '../usage/index.js';
+import { UsagePipeline } from './usage-pipeline.js';
+import { SubscriberDirectory } from './usage-directory.js';
+import { createBatchRater } from './usage-rating.js';
 
 const SOURCE = testCsvSource('msc-test');
 const LINES = TEST_CSV_LINES;
@@ -125,5 +134,75 @@ describeEachDialect('workflows: usage import, rejects, controls and re-rating', 
     const period = await rerateUsage(deps(), caller, { from: window.from, to: window.to });
     assert.ok(period.examined >= 5);
     assert.equal(period.deltas, 0);
+  });
+
+  it('keeps counters true when another writer draws the same allowance between batches of an import', async () => {
+    // An import's rater keeps counters in memory between its batches (SQLite); a record arriving
+    // another way in between must make it read them again, or its next batch would write back
+    // stale counters and the allowance would be drawn twice. One pipeline (as an import runs it)
+    // rates 50-minute national calls two per batch, and between its batches API records for the
+    // same subscriber draw the same minutes allowance. Afterwards the stored minutes counter must
+    // equal the minutes drawn by all rated records.
+    await defineSource(deps(), caller, {
+      name: 'side-api',
+      format: 'jsonl',
+      timeZone: 'Europe/Berlin',
+      numbering: TEST_NUMBERING,
+    });
+    const source = (await getSource(deps(), caller.tenantId, 'side-api')).definition;
+    const importId = await streamImportOf(deps(), caller, 'side-api', '2026-11-29');
+    const pipeline = new UsagePipeline({
+      database: db(),
+      clock,
+      tenantId: caller.tenantId,
+      source,
+      importId,
+      directory: new SubscriberDirectory(db(), caller.tenantId),
+      rater: createBatchRater(deps(), caller.tenantId),
+    });
+    const settings = readerSettingsOf(source);
+    const call = (id: string, hour: number, durationSec: number): ReadItem =>
+      jsonLineToItem(
+        JSON.stringify({
+          sourceRecordId: id,
+          service: 'voice',
+          identity: '015120000003',
+          calledNumber: '01701234567',
+          start: `2026-11-28T${String(hour).padStart(2, '0')}:00:00Z`,
+          durationSec,
+        }),
+        settings,
+        { line: 1, byteOffset: 0 },
+      );
+    for (let batch = 0; batch < 6; batch++) {
+      const outcome = await pipeline.processBatch(
+        [call(`k${batch}a`, 14 + batch, 3000), call(`k${batch}b`, 14 + batch, 3000)],
+        undefined,
+      );
+      assert.equal(outcome.rated, 2);
+      // Another way in: one API record of 10 minutes, through its own pipeline.
+      const side = await ingestJsonRecords(deps(), caller, 'side-api', [
+        {
+          sourceRecordId: `side-${batch}`,
+          service: 'voice',
+          identity: '015120000003',
+          calledNumber: '01701234567',
+          start: `2026-11-28T0${batch}:30:00Z`,
+          durationSec: 600,
+        },
+      ]);
+      assert.equal(side.rated, 1);
+    }
+
+    const rated = await listRatedUsage(deps(), caller.tenantId, { service: 'voice', limit: 500 });
+    const clara = rated.filter((r) => r.identity === '4915120000003');
+    const drawn = clara.reduce((sum, r) => sum + r.allowanceUnits, 0);
+    const counters = await loadCounters(db().db, caller.tenantId, [clara[0]!.subscriptionId]);
+    const minutes = counters.filter((c) => (JSON.parse(c.state) as { unit: string }).unit === 'second');
+    assert.equal(minutes.length, 1);
+    assert.equal(minutes[0]!.used, drawn);
+    // 500 minutes granted; twelve 50-minute calls and six 10-minute ones cannot all fit.
+    assert.equal(drawn, 30_000);
+    assert.ok(clara.some((r) => r.amountPico > 0n));
   });
 });

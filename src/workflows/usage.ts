@@ -200,7 +200,7 @@ export async function importUsageFile(
 
   const start: ReadStart = { byteOffset: importRecord.nextByteOffset, line: importRecord.nextLine };
   const reader = readerForSource(source);
-  const pipeline = newPipeline(deps, tenantId, source, importRecord.id);
+  const pipeline = newPipeline(deps, tenantId, source, importRecord.id, false);
   const totals = {
     recordsIn: importRecord.recordsIn,
     rated: importRecord.rated,
@@ -333,8 +333,10 @@ function newPipeline(
   tenantId: string,
   source: SourceDefinition,
   importId: string,
+  keepResults = true,
 ): UsagePipeline {
   return new UsagePipeline({
+    keepResults,
     database: deps.database,
     clock: deps.clock,
     tenantId,
