@@ -11,6 +11,7 @@ import { eventsMigrations } from '../events/migrations.js';
 import { customersMigrations } from '../customers/migrations.js';
 import { catalogMigrations } from '../catalog/migrations.js';
 import { usageMigrations } from '../usage/migrations.js';
+import { chargingMigrations } from '../charging/migrations.js';
 
 export const allMigrations: MigrationList = [
   tenancyMigrations,
@@ -21,6 +22,7 @@ export const allMigrations: MigrationList = [
   catalogMigrations,
   customersMigrations,
   usageMigrations,
+  chargingMigrations,
 ]
   .flatMap((set) => Object.entries(set))
   .sort(([a], [b]) => a.localeCompare(b));

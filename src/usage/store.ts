@@ -7,7 +7,8 @@
  * parameters. Building and compiling a query of 1 000 rows × 40 columns on every batch would cost
  * more than the insert itself, and the SQL text is the same each time.
  */
-import { sql, type CompiledQuery } from 'kysely';
+import { sql } from 'kysely';
+import { BulkInserter, placeholderStyle } from '../storage/bulk-insert.js';
 import type { Executor } from '../storage/database.js';
 import { toBigInt, toSafeNumber } from '../storage/values.js';
 import type { Instant } from '../kernel/clock.js';
@@ -153,102 +154,7 @@ declare module '../storage/schema.js' {
 // ---------------------------------------------------------------------------------------------
 // Bulk inserts
 
-/**
- * The most bound parameters in one statement. The hard limits are SQLite's 32 766 and
- * PostgreSQL's 65 535, but statements that large are slower per row on SQLite (measured: 1 100
- * rows of 24 columns a statement load at about half the rate of 100 rows a statement; the long
- * statement's parameter array and its VDBE program no longer fit the caches), so statements stay
- * near a hundred rows. A 10 000-row batch still takes only about a hundred statements.
- */
-const MAX_PARAMETERS = 2_500;
-
-type BulkTable = 'rated_usage' | 'usage_rejects' | 'rating_counters';
-
-/**
- * Inserts rows given as arrays of values in `columns` order, in as few statements as the
- * parameter limit allows. One compiled statement per distinct row count is kept.
- */
-export class BulkInserter {
-  private readonly compiled = new Map<number, CompiledQuery>();
-  readonly rowsPerStatement: number;
-
-  constructor(
-    private readonly table: BulkTable,
-    readonly columns: readonly string[],
-    /** For upserts: the conflict target and the columns an existing row takes from the new one. */
-    private readonly upsert?: { readonly key: readonly string[]; readonly update: readonly string[] },
-    /**
-     * Columns every row of this inserter gets the same fixed value in (a constant of the code,
-     * never input), written into the statement as literals: binding a parameter costs about as
-     * much as storing a short value, so a 10 000-row batch saves 10 000 bindings per constant.
-     */
-    private readonly constants: Readonly<Record<string, string | null>> = {},
-  ) {
-    this.rowsPerStatement = Math.max(1, Math.floor(MAX_PARAMETERS / columns.length));
-  }
-
-  private statementFor(db: Executor, rows: number): CompiledQuery {
-    // SQLite and PostgreSQL write placeholders differently (? and $1): one cache per style.
-    const key = rows * 2 + (placeholderStyle(db) === 'dollar' ? 1 : 0);
-    let query = this.compiled.get(key);
-    if (query === undefined) {
-      const placeholder: Record<string, unknown> = Object.fromEntries(
-        this.columns.map((column) => [column, null]),
-      );
-      for (const [column, value] of Object.entries(this.constants))
-        placeholder[column] = value === null ? sql`null` : sql.lit(value);
-      const values = Array.from({ length: rows }, () => placeholder);
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      let builder = (db as any).insertInto(this.table).values(values);
-      const upsert = this.upsert;
-      if (upsert !== undefined) {
-        /* eslint-disable @typescript-eslint/no-explicit-any -- the table is chosen at run time */
-        builder = builder.onConflict((oc: any) =>
-          oc
-            .columns(upsert.key)
-            .doUpdateSet((eb: any) =>
-              Object.fromEntries(upsert.update.map((column) => [column, eb.ref(`excluded.${column}`)])),
-            ),
-        );
-        /* eslint-enable @typescript-eslint/no-explicit-any */
-      }
-      query = builder.compile() as CompiledQuery;
-      if (query.parameters.length !== rows * this.columns.length) {
-        throw new Error(
-          `bulk insert into ${this.table}: the compiled statement binds ${query.parameters.length} values`,
-        );
-      }
-      this.compiled.set(key, query);
-    }
-    return query;
-  }
-
-  /** `values` holds rows × columns values, row after row. */
-  async insert(db: Executor, values: readonly unknown[]): Promise<void> {
-    const width = this.columns.length;
-    const rowCount = values.length / width;
-    if (!Number.isInteger(rowCount)) throw new Error(`bulk insert into ${this.table}: ragged rows`);
-    for (let first = 0; first < rowCount; first += this.rowsPerStatement) {
-      const rows = Math.min(this.rowsPerStatement, rowCount - first);
-      const statement = this.statementFor(db, rows);
-      const parameters =
-        first === 0 && rows === rowCount ? values : values.slice(first * width, (first + rows) * width);
-      await db.executeQuery({ ...statement, parameters });
-    }
-  }
-}
-
-const styles = new WeakMap<object, 'question' | 'dollar'>();
-
-function placeholderStyle(db: Executor): 'question' | 'dollar' {
-  let style = styles.get(db);
-  if (style === undefined) {
-    const probe = db.selectNoFrom(sql<number>`${1}`.as('one')).compile().sql;
-    style = probe.includes('$1') ? 'dollar' : 'question';
-    styles.set(db, style);
-  }
-  return style;
-}
+export { BulkInserter };
 
 export const RATED_USAGE_COLUMNS = [
   'id',

@@ -71,6 +71,12 @@ export class SubscriberDirectory {
     for (const [identityType, set] of wanted) await this.load(identityType, [...set]);
   }
 
+  /** Loads one identity when it is not known yet (online charging asks one at a time). */
+  async preloadIdentity(type: IdentityType, value: string): Promise<void> {
+    if (this.holdings.get(type)?.has(value) === true) return;
+    await this.load(type, [value]);
+  }
+
   private async load(type: string, values: readonly string[]): Promise<void> {
     if (values.length === 0) return;
     const db = this.database.db;

@@ -381,6 +381,67 @@ class CatalogRater implements BatchRater {
   }
 }
 
+/**
+ * Prices usage for online charging: the tariff of the subscription's plan in force at the event,
+ * with the plan's allowances left out. Online, allowances are unit buckets granted each period
+ * into the charging balances (so a reservation can hold them like money); pricing here is what
+ * money pays for the units the buckets do not cover. Tier counters are not consulted either: a
+ * tiered price is taken at its first tier (docs/charging.md says so).
+ */
+export class OnlinePricer {
+  private readonly result = new RatingResult();
+
+  private constructor(private readonly catalog: RatingCatalog) {}
+
+  static async load(db: Executor, tenantId: string): Promise<OnlinePricer> {
+    return new OnlinePricer(await RatingCatalog.load(db, tenantId));
+  }
+
+  /**
+   * The price of `units` of the usage `template` describes (its quantities are replaced by the
+   * units: seconds for voice, bytes for data split as downlink, events otherwise), in pico-units
+   * of the plan's currency; a failure when the plan cannot rate it.
+   */
+  price(
+    owner: Owner,
+    template: UsageInput,
+    units: bigint,
+  ): { amountPico: bigint; currency: string } | RatingFailure {
+    const resolved = resolvePlan(this.catalog, owner, template.startMs);
+    if (resolved.plan === undefined) return resolved.failure as RatingFailure;
+    if (units > BigInt(Number.MAX_SAFE_INTEGER)) {
+      return {
+        reason: 'rating_failed',
+        field: 'units',
+        message: `${units} units are beyond what can be priced`,
+      };
+    }
+    const n = Number(units);
+    const usage: UsageInput =
+      template.service === 'voice'
+        ? { ...template, durationSec: n, volumeUpBytes: 0, volumeDownBytes: 0, count: 0 }
+        : template.service === 'data'
+          ? { ...template, volumeUpBytes: 0, volumeDownBytes: n, count: 0 }
+          : { ...template, count: n, durationSec: 0, volumeUpBytes: 0, volumeDownBytes: 0 };
+    const result = this.result;
+    rateUsage(resolved.plan, usage, NO_ALLOWANCES, result);
+    if (result.outcome !== 'ok') {
+      return {
+        reason: result.rejectReason ?? 'rating_failed',
+        field: failureField(result.failure),
+        message: result.failureMessage ?? `rating failed (${result.failure ?? 'unknown'})`,
+      };
+    }
+    return { amountPico: amountPicoOf(result), currency: result.currency };
+  }
+}
+
+/** A rating state with every allowance used up and every tier counter empty (see OnlinePricer). */
+const NO_ALLOWANCES = {
+  allowanceLeft: (): number => 0,
+  tierPriorUnits: (): number => 0,
+};
+
 function failureField(failure: string | undefined): string {
   switch (failure) {
     case 'no_route':

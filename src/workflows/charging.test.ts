@@ -1,0 +1,154 @@
+import { before, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { FakeClock } from '../kernel/clock.js';
+import { describeEachDialect } from '../testing/databases.js';
+import { loadDemoFiles } from '../app/demo-files.js';
+import { seedDemoIfEmpty } from './demo.js';
+import { findTenant } from './tenants.js';
+import type { WorkflowDeps } from './context.js';
+import { ChargingEngine, type OnlineChargingInput } from './charging.js';
+import { SubscriberDirectory } from './usage-directory.js';
+import * as store from '../charging/store.js';
+
+// Clara Weber (4915120000003, demo data) has an account in EUR. Online pricing takes her plan's
+// tariff with the allowances left out (they are buckets online): a national mobile call is priced
+// per second by the tariff, so every figure below is read back from the outcome and checked
+// against the balance and the movements rather than hard-coded.
+const CLARA = '4915120000003';
+const EUR = 1_000_000_000_000n; // pico-units per euro
+
+describeEachDialect('workflows: online charging engine', (db) => {
+  const clock = new FakeClock('2026-11-29T12:00:00.000Z');
+  const deps = (): WorkflowDeps => ({ database: db(), clock });
+  let tenantId: string;
+  let accountId: string;
+  let engine: ChargingEngine;
+  const balanceId = 'bal-clara-main';
+
+  const call = (sessionId: string, requestNumber: number, extra: Partial<OnlineChargingInput> = {}) =>
+    engine.charge({
+      tenantId,
+      sessionId,
+      requestNumber,
+      identityType: 'msisdn',
+      identity: CLARA,
+      atMs: clock.nowMs(),
+      protocol: 'api',
+      items: [{ ratingGroup: 10, service: 'voice', calledNumber: '491701234567', requestedUnits: 'default' }],
+      ...extra,
+    });
+
+  before(async () => {
+    await seedDemoIfEmpty(deps(), loadDemoFiles());
+    tenantId = (await findTenant(deps(), 'demo'))!.id;
+    const directory = new SubscriberDirectory(db(), tenantId);
+    await directory.preloadIdentity('msisdn', CLARA);
+    accountId = directory.ownerAt('msisdn', CLARA, clock.nowMs())!.account.id;
+    engine = new ChargingEngine({ database: db(), clock });
+    await engine.openBalance(tenantId, accountId, 'EUR', {
+      id: balanceId,
+      ownerKind: 'account',
+      ownerId: accountId,
+      unit: 'money',
+      lowBalancePico: 2n * EUR,
+    });
+    const credited = await engine.move(tenantId, accountId, 'top_up', {
+      balanceId,
+      amount: 10n * EUR,
+      reference: 'pay-1',
+    });
+    assert.equal(credited.code, 'ok');
+  });
+
+  it('reserves, commits what was used, releases the rest, and the balance is its movements', async () => {
+    const first = await call('s1', 0);
+    assert.equal(first.outcome.code, 'ok');
+    const grant = first.outcome.items[0]!;
+    assert.equal(grant.grantCode, 'granted');
+    assert.equal(grant.grantedUnits, 300n);
+    const held = (await engine.accountState(tenantId, accountId)).balances.get(balanceId)!.held;
+    assert.ok(held > 0n, 'the grant holds money');
+
+    clock.advanceMs(125_000);
+    const second = await call('s1', 1, {
+      terminate: true,
+      items: [{ ratingGroup: 10, service: 'voice', calledNumber: '491701234567', usedUnits: 125n }],
+    });
+    const used = second.outcome.items[0]!;
+    assert.equal(used.commitCode, 'committed');
+    assert.equal(used.chargedUnits, 125n);
+    assert.ok(used.chargedPico > 0n && used.chargedPico < held);
+
+    const balance = (await store.findBalanceRow(db().db, tenantId, balanceId))!.balance;
+    assert.equal(balance.amount, 10n * EUR - used.chargedPico);
+    assert.equal(balance.held, 0n);
+    const sum = await store.sumMovements(db().db, tenantId, balanceId);
+    assert.deepEqual(sum, { total: balance.amount, count: balance.version });
+  });
+
+  it('answers a repeated request from its first outcome and never debits twice', async () => {
+    await call('s2', 0);
+    clock.advanceMs(60_000);
+    const report = {
+      terminate: true,
+      items: [{ ratingGroup: 10, service: 'voice' as const, calledNumber: '491701234567', usedUnits: 60n }],
+    };
+    const once = await call('s2', 1, report);
+    const before = (await store.findBalanceRow(db().db, tenantId, balanceId))!.balance.amount;
+    const again = await call('s2', 1, report);
+    assert.equal(again.outcome.replayed, true);
+    assert.equal(again.outcome.items[0]!.chargedPico, once.outcome.items[0]!.chargedPico);
+    assert.equal((await store.findBalanceRow(db().db, tenantId, balanceId))!.balance.amount, before);
+    // The same number with a different report is refused, not charged.
+    const other = await call('s2', 1, { ...report, items: [{ ...report.items[0]!, usedUnits: 61n }] });
+    assert.equal(other.outcome.code, 'request_mismatch');
+  });
+
+  it('never lets many concurrent sessions on one balance hold more than it has', async () => {
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => call(`c${i}`, 0)));
+    const state = await engine.accountState(tenantId, accountId);
+    const balance = state.balances.get(balanceId)!;
+    assert.ok(balance.held <= balance.amount, `held ${balance.held} ≤ amount ${balance.amount}`);
+    const granted = results.filter((r) => (r.outcome.items[0]?.grantedUnits ?? 0n) > 0n).length;
+    const refused = results.filter((r) => r.outcome.items[0]?.grantCode === 'quota_limit_reached').length;
+    assert.ok(granted > 0 && refused > 0, `some granted (${granted}) and the rest refused (${refused})`);
+    // What is stored is what is in memory.
+    const stored = (await store.findBalanceRow(db().db, tenantId, balanceId))!.balance;
+    assert.equal(stored.held, balance.held);
+  });
+
+  it('expires orphaned reservations after their validity, and a new engine reloads the same state', async () => {
+    clock.advanceMs(16 * 60_000);
+    const expired = await engine.expire(tenantId);
+    assert.ok(expired.reservations > 0);
+    const stored = (await store.findBalanceRow(db().db, tenantId, balanceId))!.balance;
+    assert.equal(stored.held, 0n);
+
+    // A restarted engine loads the account (checking balances against movements and holds against
+    // reservations) and still knows the last request of each session.
+    const restarted = new ChargingEngine({ database: db(), clock });
+    const state = await restarted.accountState(tenantId, accountId);
+    assert.equal(state.balances.get(balanceId)!.amount, stored.amount);
+    engine = restarted;
+    const replay = await call('s2', 1, {
+      terminate: true,
+      items: [{ ratingGroup: 10, service: 'voice', calledNumber: '491701234567', usedUnits: 60n }],
+    });
+    assert.equal(replay.outcome.replayed, true);
+  });
+
+  it('refuses an identity nobody holds as user_unknown, changing nothing', async () => {
+    const result = await engine.charge({
+      tenantId,
+      sessionId: 'u1',
+      requestNumber: 0,
+      identityType: 'msisdn',
+      identity: '4915199999999',
+      atMs: clock.nowMs(),
+      protocol: 'api',
+      items: [{ ratingGroup: 10, service: 'voice', requestedUnits: 'default' }],
+    });
+    assert.equal(result.outcome.code, 'user_unknown');
+    assert.match(result.outcome.message, /identity/);
+  });
+});

@@ -1,0 +1,565 @@
+/**
+ * The online charging engine: what the Nchf and Diameter faces (and the balance API) call.
+ *
+ * How one charging request runs:
+ * 1. the subscriber directory finds who held the identity at the event instant;
+ * 2. the account's charging state (balances, open sessions and their reservations) is taken from
+ *    memory, or loaded once from the charging tables (checking every balance against the sum of
+ *    its movements, and its holds against its active reservations);
+ * 3. the pure core (src/charging, handleChargingRequest) reserves, commits, releases, with prices
+ *    from the rating core (OnlinePricer: the subscription's tariff at the event instant);
+ * 4. the rows the outcome changed join the current *group*; at the end of the event-loop turn one
+ *    transaction writes the whole group (group commit), and only then are the group's answers
+ *    given. A grant or a debit is therefore durable before the network hears of it, and the
+ *    database sees one transaction per turn instead of one per request.
+ *
+ * One engine owns the charging state of the accounts it serves: the state in memory is the truth
+ * between loads, so two engines must not serve the same accounts over one database (on SQLite
+ * there is one process anyway; on PostgreSQL the design's partitioning by subscriber gives each
+ * account one engine, see docs/charging.md). When a group fails to commit, every account in
+ * memory is dropped and reloaded from the tables on its next request, and the group's requests
+ * get an error, so nothing unconfirmed is ever built upon.
+ */
+import { setImmediate as nextTurn } from 'node:timers';
+import { instantFromMs, type Clock } from '../kernel/clock.js';
+import type { BaseUnit } from '../kernel/quantity.js';
+import { fail } from '../kernel/errors.js';
+import type { Database, Executor } from '../storage/database.js';
+import { inTransaction } from '../storage/database.js';
+import type { IdentityType } from '../customers/index.js';
+import {
+  ChargingErrors,
+  addBalance,
+  adjust,
+  assertChargingInvariants,
+  createChargingState,
+  expireReservations,
+  handleChargingRequest,
+  openBalance,
+  redeemVoucher,
+  topUp,
+  type Balance,
+  type BalanceDefinition,
+  type ChargingOutcome,
+  type ChargingPolicy,
+  type ChargingRequest,
+  type ChargingState,
+  type Movement,
+  type MovementOutcome,
+  type RatingGroupRequest,
+  type Reservation,
+  type Session,
+  type ThresholdCrossing,
+} from '../charging/index.js';
+import * as store from '../charging/store.js';
+import type { UsageInput, UsageService } from '../usage/index.js';
+import { SubscriberDirectory, type Owner } from './usage-directory.js';
+import { OnlinePricer } from './usage-rating.js';
+
+/** The unit each service is granted in when the request does not say. */
+export const UNIT_OF_SERVICE: Readonly<Record<UsageService, BaseUnit>> = {
+  voice: 'second',
+  data: 'byte',
+  sms: 'message',
+  mms: 'message',
+  content: 'event',
+  iot: 'event',
+};
+
+export const DEFAULT_CHARGING_POLICY: ChargingPolicy = {
+  // The server's Tcc: a reservation not reported within 15 minutes is released.
+  validityMs: 15 * 60_000,
+  defaultGrantByService: { voice: 300n, data: 10_000_000n, sms: 1n, mms: 1n },
+  defaultGrantByUnit: { second: 300n, byte: 10_000_000n, message: 1n, event: 1n, unit: 1n },
+  maxGrantByUnit: { second: 3_600n, byte: 1_000_000_000n },
+};
+
+/** One rating group of an online charging request, as the faces give it. */
+export interface OnlineItem {
+  readonly ratingGroup: number;
+  readonly service: UsageService;
+  /** Default: UNIT_OF_SERVICE[service]. */
+  readonly unit?: BaseUnit;
+  readonly usedUnits?: bigint;
+  readonly release?: boolean;
+  readonly requestedUnits?: bigint | 'default';
+  readonly calledNumber?: string;
+  readonly visitedMccMnc?: string;
+  readonly eventType?: string;
+}
+
+export interface OnlineChargingInput {
+  readonly tenantId: string;
+  readonly sessionId: string;
+  readonly requestNumber: number;
+  readonly identityType: IdentityType;
+  readonly identity: string;
+  /** The event instant (the network's timestamp, or now). */
+  readonly atMs: number;
+  readonly protocol: 'nchf' | 'diameter' | 'api';
+  readonly notifyUri?: string;
+  readonly terminate?: boolean;
+  readonly items: readonly OnlineItem[];
+}
+
+export interface OnlineChargingResult {
+  readonly outcome: ChargingOutcome;
+  readonly subscriptionId: string | undefined;
+  readonly accountId: string | undefined;
+  readonly currency: string | undefined;
+}
+
+export interface ChargingEngineOptions {
+  readonly database: Database;
+  readonly clock: Clock;
+  readonly policy?: ChargingPolicy;
+  /** How long the subscriber directory is trusted before it is read again (ms); default 60 s. */
+  readonly directoryTtlMs?: number;
+  /** Ended sessions kept loaded (to answer a repeated last request), ms; default 1 hour. */
+  readonly endedSessionMemoryMs?: number;
+}
+
+/** What the engine keeps of one account. */
+interface AccountState {
+  readonly tenantId: string;
+  readonly accountId: string;
+  readonly currency: string;
+  readonly state: ChargingState;
+  readonly sessionMeta: Map<string, { protocol: string; notifyUri: string | undefined }>;
+}
+
+/** Everything one group writes, per tenant. */
+interface TenantWrites {
+  readonly balances: Map<string, { balance: Balance; accountId: string; currency: string }>;
+  readonly movements: Movement[];
+  readonly reservations: Map<string, { reservation: Reservation; accountId: string }>;
+  readonly sessions: Map<string, store.SessionWrite>;
+}
+
+interface Group {
+  readonly tenants: Map<string, TenantWrites>;
+  readonly waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }>;
+}
+
+function newGroup(): Group {
+  return { tenants: new Map(), waiters: [] };
+}
+
+export class ChargingEngine {
+  private readonly policy: ChargingPolicy;
+  private readonly accounts = new Map<string, Promise<AccountState>>();
+  private readonly pricers = new Map<string, Promise<OnlinePricer>>();
+  private readonly directories = new Map<string, { directory: SubscriberDirectory; loadedAtMs: number }>();
+  private group: Group = newGroup();
+  private flushScheduled = false;
+  private flushing = false;
+  /** Requests whose group has not committed yet. */
+  private inFlight = 0;
+  private idle: Array<() => void> = [];
+
+  constructor(private readonly options: ChargingEngineOptions) {
+    this.policy = options.policy ?? DEFAULT_CHARGING_POLICY;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Online charging
+
+  /** Handles one request of a session; resolves once what it changed is committed. */
+  async charge(input: OnlineChargingInput): Promise<OnlineChargingResult> {
+    const owner = await this.ownerOf(input.tenantId, input.identityType, input.identity, input.atMs);
+    if (owner === undefined) {
+      return {
+        outcome: refusal(
+          input,
+          'user_unknown',
+          `identity: no subscription held ${input.identityType} ${input.identity} at ${instantFromMs(input.atMs)}`,
+        ),
+        subscriptionId: undefined,
+        accountId: undefined,
+        currency: undefined,
+      };
+    }
+    const [account, pricer] = await Promise.all([
+      this.accountOf(input.tenantId, owner.account.id, owner.account.currency),
+      this.pricerOf(input.tenantId),
+    ]);
+    const subscriptionId = owner.subscription.id;
+    account.state.subscriptions.set(subscriptionId, account.accountId);
+
+    const request: ChargingRequest = {
+      sessionId: input.sessionId,
+      requestNumber: input.requestNumber,
+      subscriptionId,
+      atMs: input.atMs,
+      ...(input.terminate === true ? { terminate: true } : {}),
+      items: input.items.map((item) => this.itemRequest(item, input, owner, account.currency, pricer)),
+    };
+    // Synchronous from here to enqueue: no other request can see the state half-changed.
+    const before = account.state.sessions.get(input.sessionId)?.reservations.slice() ?? [];
+    const outcome = handleChargingRequest(account.state, request, this.policy);
+    if (outcome.code === 'ok' && !outcome.replayed) {
+      const session = account.state.sessions.get(input.sessionId) as Session;
+      const meta = account.sessionMeta.get(input.sessionId) ?? {
+        protocol: input.protocol,
+        notifyUri: input.notifyUri,
+      };
+      if (input.notifyUri !== undefined) meta.notifyUri = input.notifyUri;
+      account.sessionMeta.set(input.sessionId, meta);
+      const writes = this.writesOf(input.tenantId);
+      for (const reservation of new Set([...before, ...session.reservations])) {
+        writes.reservations.set(reservation.id, { reservation, accountId: account.accountId });
+        for (const id of reservation.holdBalanceIds) this.touchBalance(writes, account, id);
+      }
+      writes.sessions.set(session.sessionId, {
+        session,
+        accountId: account.accountId,
+        protocol: meta.protocol,
+        notifyUri: meta.notifyUri,
+      });
+      this.addMovements(writes, account, outcome.movements);
+    }
+    // Every answer waits for the group that is open now, even one that changed nothing (a
+    // replay, a refusal): it may depend on state an earlier request of this turn changed, and
+    // must not leave before that change is durable.
+    await this.commitGroup();
+    return { outcome, subscriptionId, accountId: account.accountId, currency: account.currency };
+  }
+
+  private itemRequest(
+    item: OnlineItem,
+    input: OnlineChargingInput,
+    owner: Owner,
+    currency: string,
+    pricer: OnlinePricer,
+  ): RatingGroupRequest {
+    const template: UsageInput = {
+      service: item.service,
+      identityType: input.identityType,
+      identity: input.identity,
+      startMs: input.atMs,
+      durationSec: 0,
+      volumeUpBytes: 0,
+      volumeDownBytes: 0,
+      count: 0,
+      roaming: item.visitedMccMnc !== undefined,
+      ratingGroup: item.ratingGroup,
+      ...(item.calledNumber === undefined ? {} : { calledNumber: item.calledNumber }),
+      ...(item.visitedMccMnc === undefined ? {} : { visitedMccMnc: item.visitedMccMnc }),
+      ...(item.eventType === undefined ? {} : { eventType: item.eventType }),
+    };
+    return {
+      ratingGroup: item.ratingGroup,
+      service: item.service,
+      unit: item.unit ?? UNIT_OF_SERVICE[item.service],
+      ...(item.usedUnits === undefined ? {} : { usedUnits: item.usedUnits }),
+      ...(item.release === true ? { release: true } : {}),
+      ...(item.requestedUnits === undefined ? {} : { requestedUnits: item.requestedUnits }),
+      pricing: {
+        price: (units: bigint): bigint | undefined => {
+          if (units === 0n) return 0n;
+          const priced = pricer.price(owner, template, units);
+          if (!('amountPico' in priced) || priced.currency !== currency) return undefined;
+          return priced.amountPico;
+        },
+      },
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Balances (the API and the CLI)
+
+  /** Opens a balance for an account (or one of its subscriptions), empty; credit it with topUp. */
+  async openBalance(
+    tenantId: string,
+    accountId: string,
+    currency: string,
+    definition: BalanceDefinition,
+  ): Promise<Balance> {
+    const account = await this.accountOf(tenantId, accountId, currency);
+    if (account.currency !== currency) {
+      throw fail(
+        ChargingErrors.invalid_balance,
+        `currency: account ${accountId} is charged in ${account.currency}, not ${currency}`,
+        { field: 'currency', record: accountId },
+      );
+    }
+    const balance = openBalance(definition);
+    addBalance(account.state, balance);
+    this.touchBalance(this.writesOf(tenantId), account, balance.id);
+    await this.commitGroup();
+    return balance;
+  }
+
+  /** A top-up, adjustment or voucher credit of a balance of `accountId`. */
+  async move(
+    tenantId: string,
+    accountId: string,
+    kind: 'top_up' | 'adjustment' | 'voucher',
+    input: { balanceId: string; amount: bigint; reference: string; atMs?: number },
+  ): Promise<MovementOutcome> {
+    const account = await this.loadedAccount(tenantId, accountId);
+    const credit = { ...input, atMs: input.atMs ?? this.options.clock.nowMs() };
+    const outcome =
+      kind === 'top_up'
+        ? topUp(account.state, credit)
+        : kind === 'voucher'
+          ? redeemVoucher(account.state, credit)
+          : adjust(account.state, credit);
+    if (outcome.code === 'ok') this.addMovements(this.writesOf(tenantId), account, outcome.movements);
+    await this.commitGroup();
+    return outcome;
+  }
+
+  /** An account's state as loaded (for reading balances and reservations through the engine). */
+  async accountState(tenantId: string, accountId: string): Promise<ChargingState> {
+    return (await this.loadedAccount(tenantId, accountId)).state;
+  }
+
+  /**
+   * Releases the active reservations whose validity ended by `atMs` (default now), in every
+   * account that has one, loaded or not. Returns what expired.
+   */
+  async expire(
+    tenantId: string,
+    atMs?: number,
+  ): Promise<{ reservations: number; thresholds: ThresholdCrossing[] }> {
+    const at = atMs ?? this.options.clock.nowMs();
+    const accountIds = new Set(
+      await store.accountsWithExpiredReservations(this.options.database.db, tenantId, at, 10_000),
+    );
+    for (const [key, pending] of this.accounts) {
+      if (key.startsWith(`${tenantId}\u0000`)) accountIds.add((await pending).accountId);
+    }
+    let reservations = 0;
+    const thresholds: ThresholdCrossing[] = [];
+    for (const accountId of accountIds) {
+      const account = await this.loadedAccount(tenantId, accountId);
+      const outcome = expireReservations(account.state, at);
+      if (outcome.expiredReservations.length === 0) continue;
+      const writes = this.writesOf(tenantId);
+      for (const reservation of outcome.expiredReservations) {
+        reservations++;
+        writes.reservations.set(reservation.id, { reservation, accountId });
+        for (const id of reservation.holdBalanceIds) this.touchBalance(writes, account, id);
+      }
+      this.addMovements(writes, account, outcome.movements);
+      thresholds.push(...outcome.thresholds);
+    }
+    await this.commitGroup();
+    return { reservations, thresholds };
+  }
+
+  /** Waits until every group enqueued so far has committed. */
+  async drain(): Promise<void> {
+    if (this.inFlight === 0 && this.group.waiters.length === 0) return;
+    await new Promise<void>((resolve) => this.idle.push(resolve));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Loading
+
+  private async ownerOf(
+    tenantId: string,
+    type: IdentityType,
+    value: string,
+    atMs: number,
+  ): Promise<Owner | undefined> {
+    const now = this.options.clock.nowMs();
+    let entry = this.directories.get(tenantId);
+    if (entry === undefined || now - entry.loadedAtMs > (this.options.directoryTtlMs ?? 60_000)) {
+      entry = { directory: new SubscriberDirectory(this.options.database, tenantId), loadedAtMs: now };
+      this.directories.set(tenantId, entry);
+    }
+    await entry.directory.preloadIdentity(type, value);
+    return entry.directory.ownerAt(type, value, atMs);
+  }
+
+  private pricerOf(tenantId: string): Promise<OnlinePricer> {
+    let pricer = this.pricers.get(tenantId);
+    if (pricer === undefined) {
+      pricer = OnlinePricer.load(this.options.database.db, tenantId);
+      this.pricers.set(tenantId, pricer);
+      pricer.catch(() => this.pricers.delete(tenantId));
+    }
+    return pricer;
+  }
+
+  /** Forgets the catalog the engine prices with (after a catalog change); the next request reloads it. */
+  forgetCatalog(tenantId: string): void {
+    this.pricers.delete(tenantId);
+  }
+
+  private async loadedAccount(tenantId: string, accountId: string): Promise<AccountState> {
+    const known = this.accounts.get(`${tenantId}\u0000${accountId}`);
+    if (known !== undefined) return known;
+    const [first] = await store.listBalances(this.options.database.db, tenantId, { accountId, limit: 1 });
+    if (first === undefined) {
+      throw fail(ChargingErrors.balance_not_found, `account ${accountId} has no balances`, {
+        record: accountId,
+      });
+    }
+    return this.accountOf(tenantId, accountId, first.currency);
+  }
+
+  private accountOf(tenantId: string, accountId: string, currency: string): Promise<AccountState> {
+    const key = `${tenantId}\u0000${accountId}`;
+    let pending = this.accounts.get(key);
+    if (pending === undefined) {
+      pending = this.loadAccount(tenantId, accountId, currency);
+      this.accounts.set(key, pending);
+      pending.catch(() => this.accounts.delete(key));
+    }
+    return pending;
+  }
+
+  private async loadAccount(tenantId: string, accountId: string, currency: string): Promise<AccountState> {
+    const db = this.options.database.db;
+    const rows = await store.listAccountBalances(db, tenantId, accountId);
+    const endedSince = instantFromMs(
+      this.options.clock.nowMs() - (this.options.endedSessionMemoryMs ?? 3_600_000),
+    );
+    const sessionRows = await store.listAccountSessions(db, tenantId, accountId, endedSince);
+    const reservationIds = sessionRows.flatMap((row) => row.reservationIds);
+    const reservations = new Map(
+      (await store.findReservations(db, tenantId, reservationIds)).map((row) => [
+        row.reservation.id,
+        row.reservation,
+      ]),
+    );
+    // Paired assertion on load: each balance is the sum of its movements.
+    for (const row of rows) await checkMovements(db, tenantId, row.balance);
+    const subscriptions: Array<[string, string]> = [];
+    const sessions: Session[] = [];
+    const sessionMeta = new Map<string, { protocol: string; notifyUri: string | undefined }>();
+    for (const row of sessionRows) {
+      subscriptions.push([row.subscriptionId, accountId]);
+      sessions.push({
+        sessionId: row.sessionId,
+        subscriptionId: row.subscriptionId,
+        lastRequestNumber: row.lastRequestNumber,
+        lastFingerprint: row.lastFingerprint,
+        lastOutcome: row.lastOutcome,
+        reservations: row.reservationIds.flatMap((id) => {
+          const found = reservations.get(id);
+          return found === undefined ? [] : [found];
+        }),
+        terminated: row.terminated,
+      });
+      sessionMeta.set(row.sessionId, { protocol: row.protocol, notifyUri: row.notifyUri });
+    }
+    const accountCurrency = rows[0]?.currency ?? currency;
+    const state = createChargingState({
+      currency: accountCurrency,
+      subscriptions,
+      balances: rows.map((row) => row.balance),
+      sessions,
+    });
+    // ...and the holds on each balance are its active reservations.
+    assertChargingInvariants(state);
+    return { tenantId, accountId, currency: accountCurrency, state, sessionMeta };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Group commit
+
+  private writesOf(tenantId: string): TenantWrites {
+    let writes = this.group.tenants.get(tenantId);
+    if (writes === undefined) {
+      writes = { balances: new Map(), movements: [], reservations: new Map(), sessions: new Map() };
+      this.group.tenants.set(tenantId, writes);
+    }
+    return writes;
+  }
+
+  private touchBalance(writes: TenantWrites, account: AccountState, balanceId: string): void {
+    const balance = account.state.balances.get(balanceId);
+    if (balance !== undefined) {
+      writes.balances.set(balanceId, { balance, accountId: account.accountId, currency: account.currency });
+    }
+  }
+
+  private addMovements(writes: TenantWrites, account: AccountState, movements: readonly Movement[]): void {
+    for (const movement of movements) {
+      writes.movements.push(movement);
+      this.touchBalance(writes, account, movement.balanceId);
+    }
+  }
+
+  /** Joins the open group and resolves when it has committed. */
+  private commitGroup(): Promise<void> {
+    this.inFlight++;
+    const done = new Promise<void>((resolve, reject) => this.group.waiters.push({ resolve, reject }));
+    if (!this.flushScheduled && !this.flushing) {
+      this.flushScheduled = true;
+      nextTurn(() => void this.flush());
+    }
+    return done.finally(() => {
+      this.inFlight--;
+      if (this.inFlight === 0) for (const wake of this.idle.splice(0)) wake();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushScheduled = false;
+    this.flushing = true;
+    try {
+      while (this.group.waiters.length > 0) {
+        const group = this.group;
+        this.group = newGroup();
+        try {
+          const now = this.options.clock.now();
+          await inTransaction(this.options.database, async (tx) => {
+            for (const [tenantId, writes] of group.tenants) await writeTenant(tx, tenantId, writes, now);
+          });
+          for (const waiter of group.waiters) waiter.resolve();
+        } catch (error) {
+          // Nothing of this group is durable, and the state in memory has it: drop every account
+          // so the next request reads the truth back, and fail the requests that are waiting
+          // (those of the next group were computed on the same state).
+          this.accounts.clear();
+          const next = this.group;
+          this.group = newGroup();
+          for (const waiter of [...group.waiters, ...next.waiters]) waiter.reject(error);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+}
+
+async function writeTenant(
+  tx: Executor,
+  tenantId: string,
+  writes: TenantWrites,
+  now: ReturnType<Clock['now']>,
+) {
+  await store.saveBalances(tx, tenantId, [...writes.balances.values()], now);
+  await store.appendMovements(tx, tenantId, writes.movements);
+  await store.saveReservations(tx, tenantId, [...writes.reservations.values()], now);
+  await store.saveSessions(tx, tenantId, [...writes.sessions.values()], now);
+}
+
+async function checkMovements(db: Executor, tenantId: string, balance: Balance): Promise<void> {
+  const { total, count } = await store.sumMovements(db, tenantId, balance.id);
+  if (total !== balance.amount || count !== balance.version) {
+    throw fail(
+      ChargingErrors.balance_mismatch,
+      `balance ${balance.id} holds ${balance.amount} after ${balance.version} movements, but its ${count} stored movements add up to ${total}`,
+      { record: balance.id },
+    );
+  }
+}
+
+function refusal(input: OnlineChargingInput, code: 'user_unknown', message: string): ChargingOutcome {
+  return {
+    sessionId: input.sessionId,
+    requestNumber: input.requestNumber,
+    code,
+    message,
+    replayed: false,
+    items: [],
+    movements: [],
+    thresholds: [],
+  };
+}
