@@ -8,12 +8,18 @@ import { systemClock, type Clock } from '../kernel/clock.js';
 import { openDatabase, type Database } from '../storage/database.js';
 import { migrateToLatest, migrationStatus, type MigrationReport } from '../storage/migrate.js';
 import { allMigrations } from './migrations.js';
+import { ChargingEngine } from '../workflows/charging.js';
 
 export interface App {
   readonly config: Config;
   readonly database: Database;
   readonly clock: Clock;
   readonly logger: Logger;
+  /**
+   * The online charging engine: one per process, shared by the Nchf and Diameter servers and the
+   * balance API, because it owns the in-memory state of the accounts it serves.
+   */
+  readonly charging: ChargingEngine;
   close(): Promise<void>;
 }
 
@@ -60,12 +66,19 @@ export async function openApp(config: Config, options: OpenAppOptions = {}): Pro
     await database.close();
     throw error;
   }
+  const clock = options.clock ?? systemClock;
+  const charging = new ChargingEngine({ database, clock });
   return {
     config,
     database,
-    clock: options.clock ?? systemClock,
+    clock,
     logger,
-    close: () => database.close(),
+    charging,
+    close: async () => {
+      // Answers already computed are committed before the database goes.
+      await charging.drain();
+      await database.close();
+    },
   };
 }
 

@@ -7,6 +7,7 @@
  *   const res = await api.server.inject({ method: 'GET', url: '/v1/tenant', headers: bearer(api.a.adminKey) });
  *   await api.dispose();
  */
+import { ChargingEngine } from '../workflows/charging.js';
 import assert from 'node:assert/strict';
 import type { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
@@ -83,6 +84,7 @@ export async function openTestApi(options: TestApiOptions = {}): Promise<TestApi
       database,
       clock,
       logger: createLogger(config, options.logDestination),
+      charging: new ChargingEngine({ database, clock }),
       close: () => database.dispose(),
     };
     server = await buildServer(app);
