@@ -12,6 +12,9 @@ export const ROLES = [
   'partner',
   'subscriber',
   'read-only',
+  // A network function of the operator's core (an SMF or a PCEF asking for quota over Nchf):
+  // may call the online charging interfaces and nothing else.
+  'network-element',
 ] as const;
 
 export type Role = (typeof ROLES)[number];

@@ -19,6 +19,8 @@ import { findTenant } from '../workflows/tenants.js';
 import { registerRadiusMetrics } from '../api/metrics.js';
 import { startRadiusAccountingServer, type RadiusAccountingServer } from '../protocols/radius/server.js';
 import { radiusSink } from '../protocols/radius/sink.js';
+import { startNchf } from './nchf.js';
+import type { NchfServer } from '../protocols/nchf/index.js';
 
 /**
  * Starts the RADIUS accounting server of the configuration, recording into its usage source.
@@ -83,6 +85,17 @@ export async function serve(config: Config, out: Output): Promise<void> {
   const jobs = startBackgroundJobs(app);
   const address = await server.listen({ host: config.host, port: config.port });
   const base = address.replace('[::1]', 'localhost');
+  let nchf: NchfServer | undefined;
+  if (config.nchfEnabled) {
+    try {
+      nchf = await startNchf(app);
+    } catch (error) {
+      await server.close();
+      await jobs.stop();
+      await app.close();
+      throw error;
+    }
+  }
   let radius: RadiusAccountingServer | undefined;
   if (config.radiusEnabled) {
     try {
@@ -102,6 +115,12 @@ export async function serve(config: Config, out: Output): Promise<void> {
     `  Docs       ${base}/docs   (OpenAPI: ${base}/openapi.json)`,
     `  Health     ${base}/healthz  ${base}/readyz`,
   ];
+  if (nchf) {
+    const { host, port } = nchf.address;
+    lines.push(
+      `  Nchf       http://${host.includes(':') ? `[${host}]` : host}:${port}/nchf-convergedcharging/v3/chargingdata (HTTP/2 cleartext and HTTP/1.1)`,
+    );
+  }
   if (radius) {
     const { host, port } = radius.address;
     lines.push(
@@ -130,6 +149,7 @@ export async function serve(config: Config, out: Output): Promise<void> {
     try {
       // RADIUS first: requests in its sink finish and are answered while the database is open.
       await radius?.close();
+      await nchf?.close();
       await server.close();
       await jobs.stop();
       await app.close();

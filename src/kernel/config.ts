@@ -25,6 +25,10 @@ export interface Config {
   readonly shutdownGraceMs: number;
   /** Seed the demo tenant, data and admin key when the database is empty. */
   readonly demo: boolean;
+  /** Run the Nchf converged charging server (docs/nchf.md) in `tollgate serve`. */
+  readonly nchfEnabled: boolean;
+  readonly nchfHost: string;
+  readonly nchfPort: number;
   /** Run the RADIUS accounting server (docs/radius.md) in `tollgate serve`. */
   readonly radiusEnabled: boolean;
   readonly radiusHost: string;
@@ -197,6 +201,29 @@ export const SETTINGS = [
     kind: 'boolean',
     description: 'Seed demo data into an empty database at start.',
     default: false,
+  }),
+  setting({
+    key: 'nchfEnabled',
+    env: 'TOLLGATE_NCHF_ENABLED',
+    kind: 'boolean',
+    description:
+      'Run the 5G Nchf_ConvergedCharging server in `tollgate serve` (HTTP/2 cleartext and HTTP/1.1; callers present an API key with the network-element role).',
+    default: false,
+  }),
+  setting({
+    key: 'nchfHost',
+    env: 'TOLLGATE_NCHF_HOST',
+    kind: 'string',
+    description: 'Address the Nchf server listens on (open it to the core network deliberately).',
+    default: '127.0.0.1',
+  }),
+  setting({
+    key: 'nchfPort',
+    env: 'TOLLGATE_NCHF_PORT',
+    kind: 'integer',
+    description: 'TCP port of the Nchf server (0 = any free port).',
+    default: 8081,
+    check: inRange(0, 65535),
   }),
   setting({
     key: 'radiusEnabled',

@@ -92,8 +92,13 @@ export interface OnlineChargingInput {
   readonly tenantId: string;
   readonly sessionId: string;
   readonly requestNumber: number;
-  readonly identityType: IdentityType;
-  readonly identity: string;
+  /**
+   * Who is charged: an identity the network names the subscriber by, or (for a later request of a
+   * session whose identity the network does not repeat) the subscription id itself.
+   */
+  readonly identityType?: IdentityType;
+  readonly identity?: string;
+  readonly subscriptionId?: string;
   /** The event instant (the network's timestamp, or now). */
   readonly atMs: number;
   readonly protocol: 'nchf' | 'diameter' | 'api';
@@ -166,13 +171,20 @@ export class ChargingEngine {
 
   /** Handles one request of a session; resolves once what it changed is committed. */
   async charge(input: OnlineChargingInput): Promise<OnlineChargingResult> {
-    const owner = await this.ownerOf(input.tenantId, input.identityType, input.identity, input.atMs);
+    const owner =
+      input.identityType !== undefined && input.identity !== undefined
+        ? await this.ownerOf(input.tenantId, input.identityType, input.identity, input.atMs)
+        : input.subscriptionId !== undefined
+          ? await this.ownerOfSubscription(input.tenantId, input.subscriptionId)
+          : undefined;
     if (owner === undefined) {
       return {
         outcome: refusal(
           input,
           'user_unknown',
-          `identity: no subscription held ${input.identityType} ${input.identity} at ${instantFromMs(input.atMs)}`,
+          input.identity !== undefined
+            ? `identity: no subscription held ${input.identityType ?? 'msisdn'} ${input.identity} at ${instantFromMs(input.atMs)}`
+            : `subscriptionId: no subscription ${input.subscriptionId ?? '(none given)'}`,
         ),
         subscriptionId: undefined,
         accountId: undefined,
@@ -234,8 +246,8 @@ export class ChargingEngine {
   ): RatingGroupRequest {
     const template: UsageInput = {
       service: item.service,
-      identityType: input.identityType,
-      identity: input.identity,
+      identityType: input.identityType ?? 'msisdn',
+      identity: input.identity ?? '',
       startMs: input.atMs,
       durationSec: 0,
       volumeUpBytes: 0,
@@ -364,14 +376,48 @@ export class ChargingEngine {
     value: string,
     atMs: number,
   ): Promise<Owner | undefined> {
+    const directory = this.directoryOf(tenantId);
+    await directory.preloadIdentity(type, value);
+    return directory.ownerAt(type, value, atMs);
+  }
+
+  private async ownerOfSubscription(tenantId: string, subscriptionId: string): Promise<Owner | undefined> {
+    return this.directoryOf(tenantId).ownerOfSubscription(this.options.database.db, subscriptionId);
+  }
+
+  private directoryOf(tenantId: string): SubscriberDirectory {
     const now = this.options.clock.nowMs();
     let entry = this.directories.get(tenantId);
     if (entry === undefined || now - entry.loadedAtMs > (this.options.directoryTtlMs ?? 60_000)) {
       entry = { directory: new SubscriberDirectory(this.options.database, tenantId), loadedAtMs: now };
       this.directories.set(tenantId, entry);
     }
-    await entry.directory.preloadIdentity(type, value);
-    return entry.directory.ownerAt(type, value, atMs);
+    return entry.directory;
+  }
+
+  /** The subscription and account of a session the engine has seen (in memory or stored). */
+  async findSession(
+    tenantId: string,
+    sessionId: string,
+  ): Promise<{ subscriptionId: string; accountId: string; terminated: boolean } | undefined> {
+    const row = await store.findSession(this.options.database.db, tenantId, sessionId);
+    if (row !== undefined) {
+      return { subscriptionId: row.subscriptionId, accountId: row.accountId, terminated: row.terminated };
+    }
+    // Not stored yet: a session created in the group that is committing now.
+    for (const [key, pending] of this.accounts) {
+      if (!key.startsWith(`${tenantId}\u0000`)) continue;
+      const account = await pending;
+      const session = account.state.sessions.get(sessionId);
+      if (session !== undefined) {
+        return {
+          subscriptionId: session.subscriptionId,
+          accountId: account.accountId,
+          terminated: session.terminated,
+        };
+      }
+    }
+    return undefined;
   }
 
   private pricerOf(tenantId: string): Promise<OnlinePricer> {
