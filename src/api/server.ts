@@ -24,6 +24,7 @@ import { auditRoutes } from './routes/audit.js';
 import { customerRoutes } from './routes/customers.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { usageRoutes } from './routes/usage.js';
+import { chargingRoutes } from './routes/charging.js';
 
 export const API_VERSION = '0.1.0';
 
@@ -165,6 +166,7 @@ export async function buildServer(app: App): Promise<FastifyInstance> {
   await server.register(customerRoutes(app));
   await server.register(catalogRoutes(app));
   await server.register(usageRoutes(app));
+  await server.register(chargingRoutes(app));
 
   server.get(
     '/openapi.json',

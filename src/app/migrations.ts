@@ -12,6 +12,7 @@ import { customersMigrations } from '../customers/migrations.js';
 import { catalogMigrations } from '../catalog/migrations.js';
 import { usageMigrations } from '../usage/migrations.js';
 import { chargingMigrations } from '../charging/migrations.js';
+import { voucherMigrations } from '../charging/voucher-migrations.js';
 
 export const allMigrations: MigrationList = [
   tenancyMigrations,
@@ -23,6 +24,7 @@ export const allMigrations: MigrationList = [
   customersMigrations,
   usageMigrations,
   chargingMigrations,
+  voucherMigrations,
 ]
   .flatMap((set) => Object.entries(set))
   .sort(([a], [b]) => a.localeCompare(b));

@@ -52,6 +52,19 @@ export {
   maxAffordableUnits,
   priceOf,
   release,
+  releaseReservation,
   reserve,
   type SingleChargingRequest,
 } from './reservations.js';
+export {
+  BalanceAdminErrors,
+  PIN_DIGITS,
+  VoucherErrors,
+  bonusOf,
+  isWellFormedPin,
+  newPin,
+  normalisePin,
+  pinHash,
+  type VoucherBonus,
+  type VoucherStatus,
+} from './vouchers.js';

@@ -216,6 +216,35 @@ export function expireReservations(state: ChargingState, atMs: number): ExpiryOu
 }
 
 /**
+ * Releases one active reservation on an operator's order (a stuck session the network will never
+ * report on, a subscriber who needs the held money now): its holds go back to the balances and
+ * nothing is charged, as for an expiry, but the reservation closes as `released` at `atMs`. The
+ * session's request numbering is left alone, so the network's next request is neither stale nor a
+ * mismatch; a later report on this reservation gets `already_released`.
+ */
+export function releaseReservation(
+  state: ChargingState,
+  reservationId: string,
+  atMs: number,
+): {
+  readonly code:
+    'released' | 'reservation_not_found' | 'already_committed' | 'already_released' | 'reservation_expired';
+  readonly reservation: Reservation | undefined;
+} {
+  for (const session of state.sessions.values()) {
+    for (const reservation of session.reservations) {
+      if (reservation.id !== reservationId) continue;
+      if (reservation.status === 'committed') return { code: 'already_committed', reservation };
+      if (reservation.status === 'released') return { code: 'already_released', reservation };
+      if (reservation.status === 'expired') return { code: 'reservation_expired', reservation };
+      close(state, reservation, 'released', atMs);
+      return { code: 'released', reservation };
+    }
+  }
+  return { code: 'reservation_not_found', reservation: undefined };
+}
+
+/**
  * Forgets a session that has no open reservation (the store's retention of ended sessions);
  * returns false and keeps it otherwise. After this a repeated request of it is no longer recognised.
  */

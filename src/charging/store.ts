@@ -362,6 +362,47 @@ export async function listMovements(
   return rows.map(toMovement);
 }
 
+/**
+ * The top-up movements credited with this payment reference, in any balance of the tenant (found
+ * through the partial index charging_movements_top_up_reference).
+ */
+export async function findTopUpsByReference(
+  db: Executor,
+  tenantId: string,
+  reference: string,
+): Promise<Movement[]> {
+  const rows = await db
+    .selectFrom('charging_movements')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('kind', '=', 'top_up')
+    .where('reference', '=', reference)
+    .orderBy('balance_id')
+    .orderBy('seq')
+    .execute();
+  return rows.map(toMovement);
+}
+
+/** Movements of one kind (e.g. top-ups), of one balance or of the tenant, newest balance id last. */
+export async function listMovementsOfKind(
+  db: Executor,
+  tenantId: string,
+  filter: { readonly kind: MovementKind; readonly balanceId?: string; readonly limit: number },
+): Promise<Movement[]> {
+  const rows = await db
+    .selectFrom('charging_movements')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('kind', '=', filter.kind)
+    .$if(filter.balanceId !== undefined, (q) => q.where('balance_id', '=', filter.balanceId!))
+    .orderBy('at_ms', 'desc')
+    .orderBy('balance_id')
+    .orderBy('seq', 'desc')
+    .limit(filter.limit)
+    .execute();
+  return rows.map(toMovement);
+}
+
 /** The sum of a balance's movements and their count, computed by the database. */
 export async function sumMovements(
   db: Executor,

@@ -32,6 +32,7 @@ import type { Actor, Caller } from '../workflows/context.js';
 import { createOutput, reportError, table, type Output } from './output.js';
 import { demoUsageDirectory, saveDemoKey } from './demo-key.js';
 import { registerUsageCommands } from './usage.js';
+import { registerChargingCommands } from './charging.js';
 import { writeFileSync, readFileSync } from 'node:fs';
 
 const CLI_ACTOR: Actor = { type: 'cli', id: process.env.USER ?? 'operator' };
@@ -523,6 +524,7 @@ export function buildCli(): Command {
     );
 
   registerUsageCommands(program, { withApp, tenantCaller });
+  registerChargingCommands(program, { withApp, tenantCaller });
 
   return program;
 }

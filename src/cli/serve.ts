@@ -1,6 +1,6 @@
 /**
  * `tollgate serve`: migrate, optionally seed the demo, start the API, the webhook dispatcher and,
- * when enabled, the RADIUS accounting server, and shut down gracefully on SIGINT/SIGTERM (stop
+ * when enabled, the Nchf, RADIUS accounting and Diameter Gy/Ro servers, and shut down gracefully on SIGINT/SIGTERM (stop
  * accepting, finish requests in flight, stop the dispatcher after its current sends, close the
  * database).
  */
@@ -21,6 +21,11 @@ import { startRadiusAccountingServer, type RadiusAccountingServer } from '../pro
 import { radiusSink } from '../protocols/radius/sink.js';
 import { startNchf } from './nchf.js';
 import type { NchfServer } from '../protocols/nchf/index.js';
+import {
+  gyCreditControlHandler,
+  startDiameterServer,
+  type DiameterServer,
+} from '../protocols/diameter/index.js';
 
 /**
  * Starts the RADIUS accounting server of the configuration, recording into its usage source.
@@ -58,6 +63,30 @@ async function startRadius(app: App, registry: Registry): Promise<RadiusAccounti
   return server;
 }
 
+/**
+ * Starts the Diameter Gy/Ro server of the configuration over the process's charging engine,
+ * charging the subscribers of TOLLGATE_DIAMETER_TENANT. Fails (and the process does not start)
+ * when the tenant does not exist or the port cannot be bound.
+ */
+async function startDiameter(app: App): Promise<DiameterServer> {
+  const config = app.config;
+  const tenant = await findTenant(app, config.diameterTenant ?? '');
+  if (tenant === undefined) {
+    throw fail(CommonErrors.invalid_config, `TOLLGATE_DIAMETER_TENANT: no tenant ${config.diameterTenant}`, {
+      field: 'TOLLGATE_DIAMETER_TENANT',
+    });
+  }
+  return startDiameterServer({
+    host: config.diameterHost,
+    port: config.diameterPort,
+    originHost: config.diameterOriginHost,
+    originRealm: config.diameterOriginRealm,
+    creditControl: gyCreditControlHandler({ engine: app.charging, tenantId: tenant.id, clock: app.clock }),
+    clock: app.clock,
+    logger: app.logger.child({ component: 'diameter' }),
+  });
+}
+
 export async function serve(config: Config, out: Output): Promise<void> {
   const app = await openApp(config);
   let demoKey: string | undefined;
@@ -75,6 +104,12 @@ export async function serve(config: Config, out: Output): Promise<void> {
           `Imported a day of demo usage (${seed.usage.day}): ${seed.usage.recordsIn} records from ${seed.usage.sources.length} sources = ` +
             `${seed.usage.rated} rated + ${seed.usage.rejected} rejected + ${seed.usage.duplicates} duplicates ` +
             `(see: npx tollgate usage controls --tenant demo).`,
+        );
+      }
+      if (seed.charging) {
+        out.info(
+          `Opened ${seed.charging.balances} prepaid balances for ${seed.charging.subscriptions} prepaid subscribers ` +
+            `(see: npx tollgate balances list --tenant demo).`,
         );
       }
     } else {
@@ -107,6 +142,19 @@ export async function serve(config: Config, out: Output): Promise<void> {
       throw error;
     }
   }
+  let diameter: DiameterServer | undefined;
+  if (config.diameterEnabled) {
+    try {
+      diameter = await startDiameter(app);
+    } catch (error) {
+      await radius?.close();
+      await nchf?.close();
+      await server.close();
+      await jobs.stop();
+      await app.close();
+      throw error;
+    }
+  }
 
   const lines = [
     '',
@@ -125,6 +173,12 @@ export async function serve(config: Config, out: Output): Promise<void> {
     const { host, port } = radius.address;
     lines.push(
       `  RADIUS     accounting on udp ${host.includes(':') ? `[${host}]` : host}:${port} → source ${config.radiusSource} of tenant ${config.radiusTenant} (${config.radiusClients.length} client entries)`,
+    );
+  }
+  if (diameter) {
+    const { host, port } = diameter.address;
+    lines.push(
+      `  Diameter   Gy/Ro on tcp ${host.includes(':') ? `[${host}]` : host}:${port} as ${config.diameterOriginHost} (realm ${config.diameterOriginRealm}) → tenant ${config.diameterTenant}`,
     );
   }
   if (demoKey) {
@@ -147,7 +201,9 @@ export async function serve(config: Config, out: Output): Promise<void> {
     }, config.shutdownGraceMs);
     timer.unref();
     try {
-      // RADIUS first: requests in its sink finish and are answered while the database is open.
+      // Diameter first (DPR to its peers, answers in flight sent), then RADIUS: requests finish
+      // and are answered while the engine and the database are open.
+      await diameter?.close();
       await radius?.close();
       await nchf?.close();
       await server.close();

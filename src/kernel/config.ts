@@ -29,6 +29,15 @@ export interface Config {
   readonly nchfEnabled: boolean;
   readonly nchfHost: string;
   readonly nchfPort: number;
+  /** Run the Diameter Gy/Ro credit-control server (docs/diameter.md) in `tollgate serve`. */
+  readonly diameterEnabled: boolean;
+  readonly diameterHost: string;
+  readonly diameterPort: number;
+  /** Our DiameterIdentity (Origin-Host) and realm (Origin-Realm). */
+  readonly diameterOriginHost: string;
+  readonly diameterOriginRealm: string;
+  /** The tenant (slug) whose subscribers the Diameter server charges; required when enabled. */
+  readonly diameterTenant: string | undefined;
   /** Run the RADIUS accounting server (docs/radius.md) in `tollgate serve`. */
   readonly radiusEnabled: boolean;
   readonly radiusHost: string;
@@ -226,6 +235,52 @@ export const SETTINGS = [
     check: inRange(0, 65535),
   }),
   setting({
+    key: 'diameterEnabled',
+    env: 'TOLLGATE_DIAMETER_ENABLED',
+    kind: 'boolean',
+    description:
+      'Run the Diameter Gy/Ro credit-control server in `tollgate serve` (needs TOLLGATE_DIAMETER_TENANT).',
+    default: false,
+  }),
+  setting({
+    key: 'diameterHost',
+    env: 'TOLLGATE_DIAMETER_HOST',
+    kind: 'string',
+    description: 'Address the Diameter server listens on (open it to the signalling network deliberately).',
+    default: '127.0.0.1',
+  }),
+  setting({
+    key: 'diameterPort',
+    env: 'TOLLGATE_DIAMETER_PORT',
+    kind: 'integer',
+    description: 'TCP port of the Diameter server (0 = any free port).',
+    default: 3868,
+    check: inRange(0, 65535),
+  }),
+  setting({
+    key: 'diameterOriginHost',
+    env: 'TOLLGATE_DIAMETER_ORIGIN_HOST',
+    kind: 'string',
+    description: 'Our DiameterIdentity, sent as Origin-Host.',
+    default: 'ocs.tollgate.localdomain',
+    check: (v) => (v.trim() === '' ? 'must not be empty' : undefined),
+  }),
+  setting({
+    key: 'diameterOriginRealm',
+    env: 'TOLLGATE_DIAMETER_ORIGIN_REALM',
+    kind: 'string',
+    description: 'Our realm, sent as Origin-Realm.',
+    default: 'tollgate.localdomain',
+    check: (v) => (v.trim() === '' ? 'must not be empty' : undefined),
+  }),
+  setting({
+    key: 'diameterTenant',
+    env: 'TOLLGATE_DIAMETER_TENANT',
+    kind: 'string',
+    description: 'The tenant (slug) whose subscribers the Diameter server charges.',
+    default: undefined,
+  }),
+  setting({
     key: 'radiusEnabled',
     env: 'TOLLGATE_RADIUS_ENABLED',
     kind: 'boolean',
@@ -360,6 +415,15 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, f
         problems.push({ field: s.env, message: `${s.env} is required when TOLLGATE_RADIUS_ENABLED is on` });
       }
     }
+  }
+  if (
+    out.diameterEnabled === true &&
+    (out.diameterTenant === undefined || String(out.diameterTenant).trim() === '')
+  ) {
+    problems.push({
+      field: 'TOLLGATE_DIAMETER_TENANT',
+      message: 'TOLLGATE_DIAMETER_TENANT is required when TOLLGATE_DIAMETER_ENABLED is on',
+    });
   }
   out.radiusClients = [];
   if (problems.length > 0) {

@@ -163,6 +163,8 @@ export class AllowanceLedger implements WritableRatingState {
   private slots = new Int32Array(256);
   private slotCount = 0;
   private readonly bases = new Map<RatingPlan, number>();
+  /** Where prefetch writes what it read. */
+  private readonly prefetched = new Float64Array(1);
 
   /** Loads stored counters (before rating a batch). */
   load(allowances: readonly AllowanceCounterRecord[], tiers: readonly TierCounterRecord[] = []): void {
@@ -188,6 +190,17 @@ export class AllowanceLedger implements WritableRatingState {
 
   // ----------------------------------------------------------------------------------------------
   // RatingState
+
+  /**
+   * Reads the counter's block without using it (see RatingState.prefetch): a plan not bound here
+   * yet is left alone, since binding is the slow path that allowanceLeft takes anyway.
+   */
+  prefetch(plan: RatingPlan, counterIndex: number): void {
+    if (plan.ledger !== this) return;
+    const id = this.slots[plan.slotBase + counterIndex] as number;
+    // Stored so that the optimiser cannot drop the read as unused.
+    this.prefetched[0] = this.hot[id * HOT_STRIDE] as number;
+  }
 
   allowanceLeft(plan: RatingPlan, allowance: PlanAllowance, periodIndex: number): number {
     const id = this.idAt(plan, allowance.priority);

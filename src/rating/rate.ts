@@ -28,16 +28,22 @@
  *      price (content purchases priced in the event).
  *
  * Speed. Nothing is allocated on the common path: the result object is reused, the prefix match
- * and the call charge write into module scratch objects (the tariff core's chargeCallInto), tier
- * amounts are numbers checked against the safe-integer bounds precomputed in fast-tariff.ts, and
- * strings are only built for rejects and traces. When a number could be inexact, bigint takes
- * over (chargeCallInto's own fallback, the tariff core's priceUnits and chargeEvent): same rules,
- * same result, slower.
+ * and the call charge write into module scratch objects (the tariff core's matchCalledNumber and
+ * chargeRoutedCallInto, which is given the match so the number is matched once), tier amounts are
+ * numbers checked against the safe-integer bounds precomputed in fast-tariff.ts, and strings are
+ * only built for rejects and traces. When a number could be inexact, bigint takes over (the
+ * tariff core's own fallback, priceUnits and chargeEvent): same rules, same result, slower.
+ *
+ * With many subscriptions, what costs most is reading a random subscription's data from memory:
+ * its plan and its counters. So the plan's range is checked on small integers held in the plan
+ * object itself (RatingPlan.fastFromMinute), and the counters an event will draw from are asked
+ * for early (RatingState.prefetch), so that their cache misses overlap the checks and the prefix
+ * lookup instead of following them.
  */
 import {
-  chargeCallInto,
   chargeEvent,
-  longestPrefix,
+  chargeRoutedCallInto,
+  matchCalledNumber,
   newCallChargeScratch,
   priceUnits,
   type BandPart,
@@ -63,8 +69,8 @@ import {
   type WritableRatingState,
 } from './model.js';
 
-const MS_PER_SECOND = 1000;
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+const MS_PER_MINUTE = 60_000;
 
 /** Module scratch objects: the prefix match and the call charge write into them. */
 const match: PrefixMatch = { zone: -1, length: 0 };
@@ -116,8 +122,10 @@ export function rateUsage(
     return reject(out, 'rating_failed', 'invalid_usage', `startMs ${ms} is not an instant`);
   const source = service.sourceIndex;
   if (
-    ms < plan.fromMs ||
-    ms >= plan.toMs ||
+    // Inside the plan's whole minutes it is inside the plan; only otherwise are the exact bounds
+    // read (RatingPlan.fastFromMinute says why).
+    ((ms < plan.fastFromMinute * MS_PER_MINUTE || ms >= plan.fastToMinute * MS_PER_MINUTE) &&
+      (ms < plan.fromMs || ms >= plan.toMs)) ||
     (source !== 0 &&
       (ms < (plan.sourceFromMs[source] as number) || ms >= (plan.sourceToMs[source] as number)))
   ) {
@@ -261,15 +269,24 @@ function drawAllowances(
   return left;
 }
 
+/**
+ * Asks the state to start loading the first counter in `list` (RatingState.prefetch), the one
+ * drawAllowances will read first. Counters of a random subscription are usually a cache miss, and
+ * asked for here, before the checks and the tariff work that do not need them, the miss overlaps
+ * that work instead of stalling drawAllowances.
+ */
+function prefetchFirst(plan: RatingPlan, list: readonly PlanAllowance[], state: RatingState): void {
+  if (list.length > 0 && state.prefetch !== undefined)
+    state.prefetch(plan, (list[0] as PlanAllowance).priority);
+}
+
+/** RatingState.prefetch for a tier counter (see prefetchFirst). */
+function prefetchTier(plan: RatingPlan, counter: TierCounterRef | undefined, state: RatingState): void {
+  if (counter !== undefined && state.prefetch !== undefined) state.prefetch(plan, counter.counterIndex);
+}
+
 // ------------------------------------------------------------------------------------------------
 // Voice
-
-function isDigits(text: string): boolean {
-  const n = text.length;
-  if (n === 0 || n > 15) return false;
-  for (let i = 0; i < n; i++) if ((text.charCodeAt(i) - 48) >>> 0 > 9) return false;
-  return true;
-}
 
 function rateVoice(
   service: ServicePlan,
@@ -280,6 +297,7 @@ function rateVoice(
 ): RatingResult {
   out.kind = KIND_VOICE;
   out.unit = 'second';
+  prefetchFirst(out.plan as RatingPlan, service.allowancesSeconds, state);
   const view = version.view;
   const tariff = view.compiled;
   const voice = tariff.voice;
@@ -287,7 +305,9 @@ function rateVoice(
     return reject(out, 'rating_failed', 'no_rate', `tariff ${service.tariffCode} has no voice rates`);
   }
   const number = usage.calledNumber;
-  if (number === undefined || !isDigits(number)) {
+  // Checks the number (1 to 15 digits) and matches its longest prefix in one pass over it; the
+  // match is passed on to the tariff core (chargeRoutedCallInto), which would otherwise repeat it.
+  if (number === undefined || !matchCalledNumber(voice.trie, number, match)) {
     return reject(
       out,
       'rating_failed',
@@ -305,7 +325,6 @@ function rateVoice(
     );
   }
   out.calledNumber = number;
-  longestPrefix(voice.trie, number, match);
   if (match.zone < 0) {
     return reject(
       out,
@@ -335,7 +354,6 @@ function rateVoice(
   out.firstSec = first;
   out.nextSec = next;
 
-  const ms = usage.startMs;
   const left =
     duration > 0 && service.allowancesSeconds.length > 0
       ? drawAllowances(
@@ -354,16 +372,18 @@ function rateVoice(
 
   // The chargeable part is priced by the tariff core as a call of its own that starts where the
   // allowance stopped covering: its band, increments, connect fee and limits are the tariff's.
-  const chargeStart = ms + (duration - left) * MS_PER_SECOND;
   let charge: CallChargeScratch;
   try {
-    charge = chargeCallInto(
+    charge = chargeRoutedCallInto(
       tariff,
       number,
-      chargeStart,
+      match.zone,
+      match.length,
+      rated,
+      usage,
+      duration - left,
       left,
       view.currencyIndex,
-      usage.visitedMccMnc,
       scratch,
     );
   } catch (error) {
@@ -433,6 +453,7 @@ function rateData(
 ): RatingResult {
   out.kind = KIND_DATA;
   out.unit = 'byte';
+  prefetchFirst(out.plan as RatingPlan, service.allowancesBytes, state);
   const bytes = usage.volumeUpBytes + usage.volumeDownBytes;
   if (!Number.isSafeInteger(bytes) || usage.volumeUpBytes < 0 || usage.volumeDownBytes < 0) {
     return reject(
@@ -444,6 +465,7 @@ function rateData(
   }
   const zone = roamingZoneOf(version, usage, out);
   if (zone === -2) return out;
+  prefetchTier(out.plan as RatingPlan, version.dataTier[zone + 1], state);
   const rate = version.view.dataByZone[zone + 1];
   if (rate === undefined) {
     return reject(
@@ -499,6 +521,7 @@ function rateEvent(
 ): RatingResult {
   out.kind = KIND_EVENT;
   out.unit = 'event';
+  prefetchFirst(out.plan as RatingPlan, service.allowancesCount, state);
   const count = usage.count;
   if (!Number.isSafeInteger(count) || count < 0) {
     return reject(out, 'rating_failed', 'invalid_usage', `count ${count} is not a whole number ≥ 0`);

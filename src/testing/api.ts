@@ -200,7 +200,9 @@ export function pathOf(route: RouteEntry, id?: string): string {
       ? newId(prefix!, systemClock)
       : kind === 'usage-source'
         ? 'no-such-source'
-        : '999999999999';
+        : kind === 'charging-reservation'
+          ? encodeURIComponent('no-such-session/1/10')
+          : '999999999999';
   const filled = prefix ? route.url.replace(':id', id ?? fresh()) : route.url;
   if (filled.includes(':')) throw new Error(`pathOf: ${route.url} has a parameter the helper does not know`);
   return filled.replace('*', 'x');

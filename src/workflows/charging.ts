@@ -52,6 +52,7 @@ import {
   type ThresholdCrossing,
 } from '../charging/index.js';
 import * as store from '../charging/store.js';
+import { releaseReservation as releaseReservationInState } from '../charging/index.js';
 import type { UsageInput, UsageService } from '../usage/index.js';
 import { SubscriberDirectory, type Owner } from './usage-directory.js';
 import { OnlinePricer } from './usage-rating.js';
@@ -571,6 +572,123 @@ export class ChargingEngine {
     } finally {
       this.flushing = false;
     }
+  }
+
+  // --- added for Diameter events ---
+
+  /**
+   * Prices the items of a request without reserving or charging anything (Diameter EVENT
+   * requests: PRICE_ENQUIRY, CHECK_BALANCE, REFUND_ACCOUNT): who held the identity at `atMs`, the
+   * account's currency and charging state (to read, never to change), and for each item how the
+   * engine prices its units, exactly as `charge` would. Undefined when nobody held the identity.
+   */
+  async quote(input: OnlineChargingInput): Promise<
+    | {
+        readonly subscriptionId: string;
+        readonly accountId: string;
+        readonly currency: string;
+        readonly state: ChargingState;
+        readonly pricing: ReadonlyArray<RatingGroupRequest['pricing']>;
+      }
+    | undefined
+  > {
+    const owner =
+      input.identityType !== undefined && input.identity !== undefined
+        ? await this.ownerOf(input.tenantId, input.identityType, input.identity, input.atMs)
+        : input.subscriptionId !== undefined
+          ? await this.ownerOfSubscription(input.tenantId, input.subscriptionId)
+          : undefined;
+    if (owner === undefined) return undefined;
+    const [account, pricer] = await Promise.all([
+      this.accountOf(input.tenantId, owner.account.id, owner.account.currency),
+      this.pricerOf(input.tenantId),
+    ]);
+    return {
+      subscriptionId: owner.subscription.id,
+      accountId: account.accountId,
+      currency: account.currency,
+      state: account.state,
+      pricing: input.items.map(
+        (item) => this.itemRequest(item, input, owner, account.currency, pricer).pricing,
+      ),
+    };
+  }
+
+  /**
+   * An adjustment that happens once per `reference`: when a movement with that reference is
+   * already on the balance (stored, or in the group committing now), it is returned with
+   * `replayed: true` and nothing changes. A refund a network element retransmits after a restart
+   * is therefore not credited twice. Reads the balance's movements to look (refunds are rare);
+   * concurrent calls with one reference must be serialised by the caller.
+   */
+  async adjustOnce(
+    tenantId: string,
+    accountId: string,
+    input: { balanceId: string; amount: bigint; reference: string; atMs?: number },
+  ): Promise<MovementOutcome & { readonly replayed: boolean }> {
+    const stored = await store.listMovements(this.options.database.db, tenantId, input.balanceId);
+    const pending = this.group.tenants.get(tenantId)?.movements ?? [];
+    const found = [...stored, ...pending].find(
+      (movement) => movement.balanceId === input.balanceId && movement.reference === input.reference,
+    );
+    if (found !== undefined) return { code: 'ok', movements: [found], thresholds: [], replayed: true };
+    return { ...(await this.move(tenantId, accountId, 'adjustment', input)), replayed: false };
+  }
+
+  // --- added for balance administration ---
+
+  /**
+   * Releases one active reservation on an operator's order (a stuck session): its holds go back
+   * to the balances, nothing is charged, and the session's request numbering is left alone (see
+   * releaseReservation in src/charging). The account is found from the stored reservation, or
+   * among the accounts in memory for one the group has not written yet. The answer waits for the
+   * group commit like every other change.
+   */
+  async releaseReservation(
+    tenantId: string,
+    reservationId: string,
+    atMs?: number,
+  ): Promise<{
+    readonly code: ReturnType<typeof releaseReservationInState>['code'];
+    readonly reservation: Reservation | undefined;
+    readonly accountId: string | undefined;
+  }> {
+    const [row] = await store.findReservations(this.options.database.db, tenantId, [reservationId]);
+    let accountId = row?.accountId;
+    if (accountId === undefined) {
+      for (const [key, pending] of this.accounts) {
+        if (!key.startsWith(`${tenantId}\u0000`)) continue;
+        const account = await pending;
+        for (const session of account.state.sessions.values()) {
+          if (session.reservations.some((r) => r.id === reservationId)) accountId = account.accountId;
+        }
+      }
+    }
+    if (accountId === undefined) return { code: 'reservation_not_found', reservation: undefined, accountId };
+    const account = await this.loadedAccount(tenantId, accountId);
+    const outcome = releaseReservationInState(
+      account.state,
+      reservationId,
+      atMs ?? this.options.clock.nowMs(),
+    );
+    if (outcome.code === 'reservation_not_found' && row !== undefined) {
+      // Stored but no longer loaded: its session ended long ago, so it is closed already.
+      const status = row.reservation.status;
+      const code =
+        status === 'committed'
+          ? 'already_committed'
+          : status === 'expired'
+            ? 'reservation_expired'
+            : 'already_released';
+      return { code, reservation: row.reservation, accountId };
+    }
+    if (outcome.code === 'released' && outcome.reservation !== undefined) {
+      const writes = this.writesOf(tenantId);
+      writes.reservations.set(reservationId, { reservation: outcome.reservation, accountId });
+      for (const id of outcome.reservation.holdBalanceIds) this.touchBalance(writes, account, id);
+    }
+    await this.commitGroup();
+    return { ...outcome, accountId };
   }
 }
 

@@ -12,6 +12,11 @@ import { createTenant, listTenants } from './tenants.js';
 import { withAmbientTransaction, type Actor, type WorkflowDeps } from './context.js';
 import { inTransaction } from '../storage/database.js';
 import { seedDemoUsage, type DemoUsageSummary } from './demo-usage.js';
+import type { ChargingEngine } from './charging.js';
+import { createBalance, topUpBalance } from './charging-admin.js';
+import { findOfferByCode } from '../catalog/store.js';
+import { listSubscriptions } from '../customers/store.js';
+import { instantFromMs } from '../kernel/clock.js';
 
 /**
  * The example files the demo loads: a catalog (catalog-as-code YAML), customers (import CSV) and,
@@ -41,22 +46,33 @@ export interface DemoSeed {
   readonly keys: ReadonlyArray<{ name: string; roles: readonly Role[]; secret: string }>;
   /** The day of traffic imported, when the usage part was seeded. */
   readonly usage?: DemoUsageSummary;
+  /** The prepaid balances opened, when the seed was given the charging engine. */
+  readonly charging?: { readonly subscriptions: number; readonly balances: number };
 }
 
 const SEED_ACTOR: Actor = { type: 'system', id: 'demo-seed' };
 
 /** Seeds the demo when no tenant exists yet; returns undefined when the database has data. */
 export async function seedDemoIfEmpty(
-  deps: WorkflowDeps,
+  deps: WorkflowDeps & { readonly charging?: ChargingEngine },
   files: DemoFiles,
   options: DemoOptions = {},
 ): Promise<DemoSeed | undefined> {
   // One transaction for the tenants, keys, catalog and customers: a failure anywhere leaves the
   // database empty, so the next start seeds again instead of finding a half-made demo.
-  const seeded = await inTransaction(deps.database, (tx) =>
+  const base = await inTransaction(deps.database, (tx) =>
     withAmbientTransaction(tx, () => seed(deps, files)),
   );
-  if (seeded === undefined || files.usageSources === undefined || options.usageDirectory === undefined) {
+  if (base === undefined) return undefined;
+  // Prepaid balances come after that transaction too: the charging engine commits its own groups
+  // (workflows/charging.ts). Given the engine (the App is), every prepaid subscriber gets a money
+  // balance with a top-up and a data bucket.
+  const charging = deps.charging;
+  const seeded =
+    charging === undefined
+      ? base
+      : { ...base, charging: await seedDemoBalances({ ...deps, charging }, base.tenantId) };
+  if (files.usageSources === undefined || options.usageDirectory === undefined) {
     return seeded;
   }
   // Usage comes after that transaction has committed: a file import commits batch by batch (its
@@ -119,4 +135,57 @@ async function seed(deps: WorkflowDeps, files: DemoFiles): Promise<DemoSeed | un
     offers: diff.entries.filter((e) => e.kind === 'offer' && e.action === 'create').length,
     customers: { rows: report.total, subscriptions },
   };
+}
+
+/**
+ * The demo's prepaid subscribers (on the MOBILE-PREPAID offer; the first three subscriptions if the
+ * catalog has no such offer) each get a money balance on their account, topped up with 15.00 EUR
+ * (payment reference demo-topup-<subscription>), and a 5 GB data bucket of their subscription,
+ * valid 30 days. Returns how many subscribers and balances.
+ */
+async function seedDemoBalances(
+  deps: WorkflowDeps & { readonly charging: ChargingEngine },
+  tenantId: string,
+): Promise<{ subscriptions: number; balances: number }> {
+  const caller = { tenantId, actor: SEED_ACTOR };
+  const db = deps.database.db;
+  const offer = await findOfferByCode(db, tenantId, 'MOBILE-PREPAID');
+  const { items } = await listSubscriptions(
+    db,
+    tenantId,
+    { asOf: deps.clock.now(), ...(offer === undefined ? {} : { offerId: offer.id }) },
+    { offset: 0, limit: offer === undefined ? 3 : 100 },
+  );
+  const validUntil = instantFromMs(deps.clock.nowMs() + 30 * 86_400_000);
+  let balances = 0;
+  for (const subscription of items) {
+    const money = await createBalance(deps, caller, {
+      ownerKind: 'account',
+      ownerId: subscription.accountId,
+      unit: 'money',
+      lowBalanceThreshold: '2.00',
+    });
+    await topUpBalance(deps, caller, {
+      balanceId: money.id,
+      amount: { amount: '15.00', units: money.currency },
+      paymentReference: `demo-topup-${subscription.id}`,
+      channel: 'demo',
+    });
+    const data = await createBalance(deps, caller, {
+      ownerKind: 'subscription',
+      ownerId: subscription.id,
+      unit: 'byte',
+      services: ['data'],
+      validUntil,
+      priority: 10,
+    });
+    await topUpBalance(deps, caller, {
+      balanceId: data.id,
+      amount: { amount: '5', units: 'GB' },
+      paymentReference: `demo-bundle-${subscription.id}`,
+      channel: 'demo',
+    });
+    balances += 2;
+  }
+  return { subscriptions: items.length, balances };
 }

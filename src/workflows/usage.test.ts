@@ -22,7 +22,7 @@ import {
   reprocessRejects,
 } from './usage.js';
 import { explainUsage, listRatedUsage, rerateUsage } from './usage-rating.js';
-import { TEST_CSV_HEADER, TEST_CSV_LINES, TEST_NUMBERING, testCsvSource } from '../testing/usage.js';
+import { TEST_CSV_LINES, TEST_NUMBERING, testCsvSource } from '../testing/usage.js';
 import { loadCounters } from '../usage/store.js';
 import { jsonLineToItem } from '../usage/readers/index.js';
 import { readerSettingsOf, type ReadItem } from '../usage/index.js';

@@ -17,6 +17,7 @@ import {
   chargeCall,
   chargeCallInto,
   chargeCallIntoBigInt,
+  chargeRoutedCallInto,
   chargedSeconds,
   newCallChargeScratch,
   tariffCurrencyIndex,
@@ -337,6 +338,98 @@ describe('chargeCallInto', () => {
     assert.equal(
       code(() => tariffCurrencyIndex(tariff, 'USD')),
       'tariff.invalid_usage currency',
+    );
+  });
+});
+
+describe('chargeRoutedCallInto', () => {
+  it('charges exactly what chargeCallInto charges for the same part of the call, given the match', () => {
+    fc.assert(
+      fc.property(
+        rateArbitrary,
+        callArbitrary,
+        fc.integer({ min: 0, max: 4000 }),
+        (rate, call, offsetSec) => {
+          const tariff = compileTariff(tariffOf(rate));
+          const durationSec = Math.min(call.durationSec, 3 * 86_400);
+          const match = longestPrefix((tariff.voice as NonNullable<typeof tariff.voice>).trie, call.number);
+          const routed = chargeRoutedCallInto(
+            tariff,
+            call.number,
+            match.zone,
+            match.length,
+            match.zone,
+            { startMs: call.startMs },
+            offsetSec,
+            durationSec,
+            0,
+            newCallChargeScratch(),
+          );
+          const direct = chargeCallInto(
+            tariff,
+            call.number,
+            call.startMs + offsetSec * 1000,
+            durationSec,
+            0,
+            undefined,
+            newCallChargeScratch(),
+          );
+          assert.deepEqual(figures(routed), figures(direct));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('throws what chargeCallInto throws for the rest of the call', () => {
+    const tariff = compileTariff(
+      tariffOf({
+        unitPrice: '0.06',
+        peakPrice: '0.06',
+        weekendPrice: '0.06',
+        connectFee: '0',
+        unitSeconds: 60,
+        firstSec: 1,
+        nextSec: 1,
+        limits: [undefined, undefined],
+        bandCrossing: 'start',
+      }),
+    );
+    const out = newCallChargeScratch();
+    const message = (fn: () => unknown): string => {
+      try {
+        fn();
+      } catch (error) {
+        assert.ok(isTollgateError(error), String(error));
+        return `${error.code} ${error.field ?? ''} ${error.message}`;
+      }
+      return 'no error';
+    };
+    const lastInstant = Date.UTC(2199, 11, 31, 23, 59, 59, 999);
+    const cases: Array<[number, number, number, number]> = [
+      [YEAR_2026_MS, 0, -1, 0],
+      [YEAR_2026_MS, 0, 1.5, 0],
+      [Number.NaN, 0, 60, 0],
+      [Date.UTC(1899, 11, 31), 0, 60, 0],
+      [lastInstant - 30_000, 0, 60, 0],
+      [lastInstant - 90_000, 60, 60, 0],
+      [YEAR_2026_MS, 0, 60, 1],
+    ];
+    for (const [startMs, offsetSec, durationSec, currency] of cases) {
+      const routed = message(() =>
+        chargeRoutedCallInto(tariff, '4912', 0, 1, 0, { startMs }, offsetSec, durationSec, currency, out),
+      );
+      const direct = message(() =>
+        chargeCallInto(tariff, '4912', startMs + offsetSec * 1000, durationSec, currency, undefined, out),
+      );
+      assert.equal(routed, direct, `${startMs} + ${offsetSec} s, ${durationSec} s, currency ${currency}`);
+      assert.notEqual(routed, 'no error');
+    }
+    assert.match(
+      message(() =>
+        chargeRoutedCallInto(tariff, '5912', -1, 0, -1, { startMs: YEAR_2026_MS }, 0, 60, 0, out),
+      ),
+      /^tariff\.no_route calledNumber /,
     );
   });
 });

@@ -301,14 +301,16 @@ export function chargeCall(tariff: CompiledTariff, usage: CallUsage, options?: C
   const number = usage.calledNumber;
   routeCall(voice, number, usage.durationSec, usage.startMs);
   const currency = currencyIndex(tariff, usage.currency);
+  const destination = routedZone(tariff, number);
   const out = priceCall(
     tariff,
     voice,
-    number,
     usage.startMs,
     usage.durationSec,
     currency,
-    usage.visitedMccMnc,
+    destination,
+    lookup.length,
+    ratedZoneOf(tariff, destination, usage.visitedMccMnc),
     callScratch,
     true,
   );
@@ -396,14 +398,16 @@ export function chargeCallInto(
   const voice = voiceOf(tariff);
   routeCall(voice, calledNumber, durationSec, startMs);
   checkCurrencyIndex(tariff, currencyIndex);
+  const destination = routedZone(tariff, calledNumber);
   return priceCall(
     tariff,
     voice,
-    calledNumber,
     startMs,
     durationSec,
     currencyIndex,
-    visitedMccMnc,
+    destination,
+    lookup.length,
+    ratedZoneOf(tariff, destination, visitedMccMnc),
     out,
     true,
   );
@@ -426,16 +430,75 @@ export function chargeCallIntoBigInt(
   const voice = voiceOf(tariff);
   routeCall(voice, calledNumber, durationSec, startMs);
   checkCurrencyIndex(tariff, currencyIndex);
+  const destination = routedZone(tariff, calledNumber);
   return priceCall(
     tariff,
     voice,
-    calledNumber,
     startMs,
     durationSec,
     currencyIndex,
-    visitedMccMnc,
+    destination,
+    lookup.length,
+    ratedZoneOf(tariff, destination, visitedMccMnc),
     out,
     false,
+  );
+}
+
+/**
+ * chargeCallInto for a call the caller has already routed, charging `durationSec` seconds of it
+ * from `offsetSec` seconds after `call.startMs` (the chargeable part, after what an allowance
+ * covered; see chargeCallInto). `destinationZone` and `matchedLength` must be what the
+ * longest-prefix match of `calledNumber` in the tariff's voice trie gives (longestPrefix or
+ * matchCalledNumber, with a zone ≥ 0), and `ratedZone` the zone the rate comes from (the roaming
+ * zone of the visited network, else destinationZone). The charge is then exactly
+ * chargeCallInto(tariff, calledNumber, call.startMs + offsetSec × 1000, durationSec, …)'s, with
+ * the same checks and errors for the rest of the call (duration, instant, currency, rate); the
+ * number is not read again, it only names the call in error messages.
+ *
+ * Why. A rating engine matches the number itself first, since the zone picks the allowances that
+ * cover the call, and passing the match on saves matching it a second time here. The start comes
+ * as the record and a whole number of seconds, not as one instant, because an instant is a
+ * double beyond 2^31 ms, and a computed double passed to a function that is not inlined is boxed
+ * in a new heap object: one allocation per call for nothing.
+ */
+export function chargeRoutedCallInto(
+  tariff: CompiledTariff,
+  calledNumber: string,
+  destinationZone: number,
+  matchedLength: number,
+  ratedZone: number,
+  call: { readonly startMs: number },
+  offsetSec: number,
+  durationSec: number,
+  currencyIndex: number,
+  out: CallChargeScratch,
+): CallChargeScratch {
+  const voice = voiceOf(tariff);
+  const startMs = call.startMs + offsetSec * Time.MS_PER_SECOND;
+  if (
+    !Number.isSafeInteger(durationSec) ||
+    durationSec < 0 ||
+    !Number.isSafeInteger(startMs) ||
+    startMs < Time.MIN_INSTANT_MS ||
+    startMs + durationSec * Time.MS_PER_SECOND > Time.MAX_INSTANT_MS
+  ) {
+    checkCall(calledNumber, durationSec, startMs);
+    throw new Error(`unreachable: checkCall accepted a call chargeRoutedCallInto refused (${calledNumber})`);
+  }
+  checkCurrencyIndex(tariff, currencyIndex);
+  if (destinationZone < 0) throw noRoute(tariff, calledNumber);
+  return priceCall(
+    tariff,
+    voice,
+    startMs,
+    durationSec,
+    currencyIndex,
+    destinationZone,
+    matchedLength,
+    ratedZone,
+    out,
+    true,
   );
 }
 
@@ -468,6 +531,18 @@ function roamingZoneOfCall(tariff: CompiledTariff, visitedMccMnc: string): numbe
   return roaming;
 }
 
+/** The destination zone routeCall found (in `lookup`); throws tariff.no_route when none. */
+function routedZone(tariff: CompiledTariff, number: string): number {
+  const zone = lookup.zone;
+  if (zone < 0) throw noRoute(tariff, number);
+  return zone;
+}
+
+/** The zone the rate comes from: the visited network's roaming zone when roaming, else the destination. */
+function ratedZoneOf(tariff: CompiledTariff, destination: number, visitedMccMnc: string | undefined): number {
+  return visitedMccMnc === undefined ? destination : roamingZoneOfCall(tariff, visitedMccMnc);
+}
+
 function voiceOf(tariff: CompiledTariff): CompiledVoice {
   const voice = tariff.voice;
   if (voice === undefined) throw fail(TariffErrors.no_rate, `tariff ${tariff.id} has no voice rates`);
@@ -495,25 +570,22 @@ function routeCall(voice: CompiledVoice, number: string, durationSec: number, st
 }
 
 /**
- * Everything after the input checks and the lookup (the match is in `lookup`): rate, increments,
- * band, amounts. `inNumbers` false forces the bigint path (chargeCallIntoBigInt); true tries
- * numbers first.
+ * Everything after the input checks and the routing (destination ≥ 0 and the rated zone known):
+ * rate, increments, band, amounts. `inNumbers` false forces the bigint path
+ * (chargeCallIntoBigInt); true tries numbers first.
  */
 function priceCall(
   tariff: CompiledTariff,
   voice: CompiledVoice,
-  number: string,
   startMs: number,
   durationSec: number,
   currency: number,
-  visitedMccMnc: string | undefined,
+  destination: number,
+  matchedLength: number,
+  ratedZone: number,
   out: CallChargeScratch,
   inNumbers: boolean,
 ): CallChargeScratch {
-  const match = lookup;
-  const destination = match.zone;
-  if (destination < 0) throw noRoute(tariff, number);
-  const ratedZone = visitedMccMnc === undefined ? destination : roamingZoneOfCall(tariff, visitedMccMnc);
   const slot = ratedZone * tariff.currencies.length + currency;
   const bySlot = voice.numbers.bySlot;
   const slotRecord = slot * Slot.FIELDS;
@@ -528,7 +600,7 @@ function priceCall(
   const bandCount = bands.names.length;
   const startBand = bands.constant ? 0 : bandAt(bands, startMs);
   out.destinationZone = destination;
-  out.matchedLength = match.length;
+  out.matchedLength = matchedLength;
   out.ratedZone = ratedZone;
   out.currencyIndex = currency;
   out.band = startBand;

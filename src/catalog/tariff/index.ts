@@ -41,6 +41,7 @@ export { validateTariff } from './validate.js';
 export {
   buildPrefixTrie,
   longestPrefix,
+  matchCalledNumber,
   MAX_PREFIX_DIGITS,
   type PrefixMatch,
   type PrefixTrie,
@@ -60,6 +61,7 @@ export {
   chargeCall,
   chargeCallInto,
   chargeCallIntoBigInt,
+  chargeRoutedCallInto,
   newCallChargeScratch,
   callAmountPico,
   tariffCurrencyIndex,

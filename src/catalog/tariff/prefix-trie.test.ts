@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { buildPrefixTrie, longestPrefix, type PrefixConflict } from './prefix-trie.js';
+import { buildPrefixTrie, longestPrefix, matchCalledNumber, type PrefixConflict } from './prefix-trie.js';
 
 /** The obvious reference: try every prefix, keep the longest that the number starts with. */
 function naive(
@@ -103,6 +103,58 @@ describe('longestPrefix', () => {
         },
       ),
       { numRuns: 10 },
+    );
+  });
+
+  it('packs a node as its digit map, its answer and only the slots of digits with a child', () => {
+    // The module comment's example: 49 → zone 0, 4915 → zone 1. Nodes in order: root, "4", "49",
+    // "491" (c); c stores one slot, for digit 5, holding the leaf "4915"'s answer 1 × 32 + 4 = 36.
+    const trie = trieOf([
+      { prefix: '49', zone: 0 },
+      { prefix: '4915', zone: 1 },
+    ]);
+    assert.deepEqual([...trie.nodes], [1 << 4, -1, 3, 1 << 9, -1, 6, 1 << 1, 2, 9, 1 << 5, 2, -38]);
+    assert.equal(trie.nodeCount, 4);
+    assert.deepEqual(longestPrefix(trie, '4915112345'), { zone: 1, length: 4 });
+    assert.deepEqual(longestPrefix(trie, '4916'), { zone: 0, length: 2 });
+  });
+
+  it('agrees with the naive reference on dense tables, where nodes store many of their ten slots', () => {
+    // Prefixes over all ten digits and up to 15 digits long, numbers made by extending prefixes of
+    // the table, so walks go deep and nodes have every mix of children, leaves and empty digits.
+    const dense = fc
+      .uniqueArray(
+        fc.record({
+          prefix: fc
+            .stringMatching(/^[0-9]{1,4}$/)
+            .chain((head) => fc.stringMatching(/^[0-9]{0,11}$/).map((tail) => head + tail)),
+          zone: fc.integer({ min: 0, max: 5000 }),
+        }),
+        { minLength: 1, maxLength: 400, selector: (e) => e.prefix },
+      )
+      .chain((entries) =>
+        fc.tuple(
+          fc.constant(entries),
+          fc.array(
+            fc
+              .tuple(fc.constantFrom(...entries), fc.stringMatching(/^[0-9]{0,8}$/))
+              .map(([entry, tail]) => (entry.prefix + tail).slice(0, 15)),
+            { minLength: 1, maxLength: 60 },
+          ),
+        ),
+      );
+    fc.assert(
+      fc.property(dense, ([entries, numbers]) => {
+        const trie = trieOf(entries);
+        for (const number of numbers) {
+          const expected = naive(entries, number);
+          assert.deepEqual(longestPrefix(trie, number), expected, number);
+          const out = { zone: -9, length: -9 };
+          assert.equal(matchCalledNumber(trie, number, out), true, number);
+          assert.deepEqual(out, expected, number);
+        }
+      }),
+      { numRuns: 300 },
     );
   });
 

@@ -1,7 +1,7 @@
 /**
  * Diameter online charging (Gy/Ro): the AVP dictionary, the message codec and stream framer, the
  * Credit-Control mapping (RFC 4006 / RFC 8506, 3GPP TS 32.299), the TCP peer server and a small
- * client. See docs/diameter.md.
+ * client, and the Gy/Ro handler over the charging engine (gy.ts). See docs/diameter.md.
  */
 export * from './dictionary.js';
 export * from './result-codes.js';
@@ -11,3 +11,4 @@ export * from './credit-control.js';
 export { DiameterConnection, nextEndToEndId, type DiameterLogger } from './connection.js';
 export * from './server.js';
 export * from './client.js';
+export * from './gy.js';
