@@ -154,6 +154,8 @@ function newGroup(): Group {
 export class ChargingEngine {
   private readonly policy: ChargingPolicy;
   private readonly accounts = new Map<string, Promise<AccountState>>();
+  /** tenant\u0000session → account, for the open sessions this engine has handled. */
+  private readonly sessionAccounts = new Map<string, string>();
   private readonly pricers = new Map<string, Promise<OnlinePricer>>();
   private readonly directories = new Map<string, { directory: SubscriberDirectory; loadedAtMs: number }>();
   private group: Group = newGroup();
@@ -218,6 +220,10 @@ export class ChargingEngine {
       };
       if (input.notifyUri !== undefined) meta.notifyUri = input.notifyUri;
       account.sessionMeta.set(input.sessionId, meta);
+      // Open sessions are found in memory by later requests; an ended one is read from its row.
+      const sessionKey = `${input.tenantId}\u0000${input.sessionId}`;
+      if (session.terminated) this.sessionAccounts.delete(sessionKey);
+      else this.sessionAccounts.set(sessionKey, account.accountId);
       const writes = this.writesOf(input.tenantId);
       for (const reservation of new Set([...before, ...session.reservations])) {
         writes.reservations.set(reservation.id, { reservation, accountId: account.accountId });
@@ -401,24 +407,20 @@ export class ChargingEngine {
     tenantId: string,
     sessionId: string,
   ): Promise<{ subscriptionId: string; accountId: string; terminated: boolean } | undefined> {
+    const accountId = this.sessionAccounts.get(`${tenantId}\u0000${sessionId}`);
+    const pending = accountId === undefined ? undefined : this.accounts.get(`${tenantId}\u0000${accountId}`);
+    const session = pending === undefined ? undefined : (await pending).state.sessions.get(sessionId);
+    if (session !== undefined) {
+      return {
+        subscriptionId: session.subscriptionId,
+        accountId: accountId as string,
+        terminated: session.terminated,
+      };
+    }
     const row = await store.findSession(this.options.database.db, tenantId, sessionId);
-    if (row !== undefined) {
-      return { subscriptionId: row.subscriptionId, accountId: row.accountId, terminated: row.terminated };
-    }
-    // Not stored yet: a session created in the group that is committing now.
-    for (const [key, pending] of this.accounts) {
-      if (!key.startsWith(`${tenantId}\u0000`)) continue;
-      const account = await pending;
-      const session = account.state.sessions.get(sessionId);
-      if (session !== undefined) {
-        return {
-          subscriptionId: session.subscriptionId,
-          accountId: account.accountId,
-          terminated: session.terminated,
-        };
-      }
-    }
-    return undefined;
+    return row === undefined
+      ? undefined
+      : { subscriptionId: row.subscriptionId, accountId: row.accountId, terminated: row.terminated };
   }
 
   private pricerOf(tenantId: string): Promise<OnlinePricer> {
@@ -564,6 +566,7 @@ export class ChargingEngine {
           // so the next request reads the truth back, and fail the requests that are waiting
           // (those of the next group were computed on the same state).
           this.accounts.clear();
+          this.sessionAccounts.clear();
           const next = this.group;
           this.group = newGroup();
           for (const waiter of [...group.waiters, ...next.waiters]) waiter.reject(error);

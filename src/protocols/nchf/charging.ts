@@ -24,7 +24,12 @@ import type { BaseUnit } from '../../kernel/quantity.js';
 import type { Principal } from '../../access/index.js';
 import type { IdentityType } from '../../customers/index.js';
 import type { ChargingOutcome, RatingGroupOutcome } from '../../charging/index.js';
-import type { ChargingEngine, OnlineChargingInput, OnlineItem } from '../../workflows/charging.js';
+import {
+  UNIT_OF_SERVICE,
+  type ChargingEngine,
+  type OnlineChargingInput,
+  type OnlineItem,
+} from '../../workflows/charging.js';
 import type {
   ChargingDataRequest,
   ChargingDataResponse,
@@ -117,7 +122,7 @@ async function run(
 }
 
 function itemOf(usage: MultipleUnitUsage, service: Service, request: ChargingDataRequest): OnlineItem {
-  const unit = UNIT_OF[service];
+  const unit = UNIT_OF_SERVICE[service];
   let used: bigint | undefined;
   for (const container of usage.usedUnitContainer ?? []) {
     const units = unitsIn(container, unit);
@@ -135,15 +140,6 @@ function itemOf(usage: MultipleUnitUsage, service: Service, request: ChargingDat
     ...(called === undefined ? {} : { calledNumber: called }),
   };
 }
-
-const UNIT_OF: Readonly<Record<Service, BaseUnit>> = {
-  voice: 'second',
-  data: 'byte',
-  sms: 'message',
-  mms: 'message',
-  content: 'event',
-  iot: 'event',
-};
 
 /** The units of `unit` a requested unit or a used unit container counts; undefined when none. */
 function unitsIn(
@@ -250,9 +246,9 @@ function unitInformation(item: RatingGroupOutcome, service: Service, atMs: numbe
   if (item.grantedUnits > 0n) {
     const units = Number(item.grantedUnits);
     info.grantedUnit =
-      UNIT_OF[service] === 'second'
+      UNIT_OF_SERVICE[service] === 'second'
         ? { time: units }
-        : UNIT_OF[service] === 'byte'
+        : UNIT_OF_SERVICE[service] === 'byte'
           ? { totalVolume: units }
           : { serviceSpecificUnits: units };
     info.validityTime = Math.max(1, Math.floor((item.expiresAtMs - atMs) / 1000));
