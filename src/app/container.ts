@@ -8,7 +8,7 @@ import { systemClock, type Clock } from '../kernel/clock.js';
 import { openDatabase, type Database } from '../storage/database.js';
 import { migrateToLatest, migrationStatus, type MigrationReport } from '../storage/migrate.js';
 import { allMigrations } from './migrations.js';
-import { ChargingEngine } from '../workflows/charging.js';
+import { ChargingEngine, DEFAULT_CHARGING_POLICY } from '../workflows/charging.js';
 
 export interface App {
   readonly config: Config;
@@ -67,7 +67,11 @@ export async function openApp(config: Config, options: OpenAppOptions = {}): Pro
     throw error;
   }
   const clock = options.clock ?? systemClock;
-  const charging = new ChargingEngine({ database, clock });
+  const charging = new ChargingEngine({
+    database,
+    clock,
+    policy: { ...DEFAULT_CHARGING_POLICY, validityMs: config.chargingValiditySeconds * 1000 },
+  });
   return {
     config,
     database,
@@ -76,7 +80,7 @@ export async function openApp(config: Config, options: OpenAppOptions = {}): Pro
     charging,
     close: async () => {
       // Answers already computed are committed before the database goes.
-      await charging.drain();
+      await charging.close();
       await database.close();
     },
   };

@@ -15,12 +15,15 @@ import type { Instant } from '../kernel/clock.js';
 import type {
   Balance,
   BalanceUnit,
+  ChargingOutcome,
   Movement,
   MovementKind,
   OwnerKind,
+  RatingGroupOutcome,
   Reservation,
   Session,
   SpendingCap,
+  ThresholdCrossing,
 } from './model.js';
 
 export interface ChargingBalancesTable {
@@ -101,6 +104,103 @@ export function parseBigJson<T>(text: string): T {
       ? BigInt((v as { $big: string }).$big)
       : v,
   ) as T;
+}
+
+/*
+ * Hand-written JSON for the objects the engine writes on every request (reservations, sessions
+ * with their last outcome): the same text bigJson would give, parsed back by parseBigJson, at a
+ * fraction of the cost (JSON.stringify with a replacer calls it for every key). The shapes are the
+ * charging core's; store.test.ts checks that both read back the same.
+ */
+const jsonString = JSON.stringify as (value: string) => string;
+
+function big(value: bigint): string {
+  return `{"$big":"${value}"}`;
+}
+
+function bigList(values: readonly bigint[]): string {
+  let out = '[';
+  for (let i = 0; i < values.length; i++) out += (i === 0 ? '' : ',') + big(values[i] as bigint);
+  return `${out}]`;
+}
+
+function stringList(values: readonly string[]): string {
+  let out = '[';
+  for (let i = 0; i < values.length; i++) out += (i === 0 ? '' : ',') + jsonString(values[i] as string);
+  return `${out}]`;
+}
+
+/** A reservation as JSON (bigints as {"$big":…}), as bigJson writes it. */
+export function reservationJson(r: Reservation): string {
+  return (
+    `{"id":${jsonString(r.id)},"sessionId":${jsonString(r.sessionId)},"subscriptionId":${jsonString(r.subscriptionId)}` +
+    `,"ratingGroup":${r.ratingGroup},"service":${jsonString(r.service)}` +
+    (r.zone === undefined ? '' : `,"zone":${jsonString(r.zone)}`) +
+    `,"unit":"${r.unit}","createdAtMs":${r.createdAtMs},"expiresAtMs":${r.expiresAtMs}` +
+    `,"requestedUnits":${big(r.requestedUnits)},"grantedUnits":${big(r.grantedUnits)},"moneyUnits":${big(r.moneyUnits)}` +
+    `,"heldPico":${big(r.heldPico)},"holdBalanceIds":${stringList(r.holdBalanceIds)},"holdAmounts":${bigList(r.holdAmounts)}` +
+    `,"status":"${r.status}"` +
+    (r.closedAtMs === undefined ? '' : `,"closedAtMs":${r.closedAtMs}`) +
+    `,"usedUnits":${big(r.usedUnits)},"committedUnits":${big(r.committedUnits)},"releasedUnits":${big(r.releasedUnits)}` +
+    `,"unchargedUnits":${big(r.unchargedUnits)},"chargedPico":${big(r.chargedPico)}}`
+  );
+}
+
+function movementJson(m: Movement): string {
+  return (
+    `{"balanceId":${jsonString(m.balanceId)},"seq":${m.seq},"kind":"${m.kind}","amount":${big(m.amount)}` +
+    `,"balanceAfter":${big(m.balanceAfter)},"atMs":${m.atMs},"reference":${jsonString(m.reference)}}`
+  );
+}
+
+function thresholdJson(t: ThresholdCrossing): string {
+  return (
+    `{"balanceId":${jsonString(t.balanceId)},"kind":"${t.kind}","percent":${t.percent}` +
+    `,"amountAfter":${big(t.amountAfter)},"atMs":${t.atMs}}`
+  );
+}
+
+function itemOutcomeJson(o: RatingGroupOutcome): string {
+  return (
+    `{"ratingGroup":${o.ratingGroup}` +
+    (o.commitCode === undefined ? '' : `,"commitCode":"${o.commitCode}"`) +
+    (o.closedReservationId === undefined
+      ? ''
+      : `,"closedReservationId":${jsonString(o.closedReservationId)}`) +
+    `,"chargedUnits":${big(o.chargedUnits)},"chargedPico":${big(o.chargedPico)},"releasedUnits":${big(o.releasedUnits)}` +
+    `,"unchargedUnits":${big(o.unchargedUnits)}` +
+    (o.grantCode === undefined ? '' : `,"grantCode":"${o.grantCode}"`) +
+    (o.reservationId === undefined ? '' : `,"reservationId":${jsonString(o.reservationId)}`) +
+    `,"grantedUnits":${big(o.grantedUnits)},"finalUnits":${o.finalUnits},"expiresAtMs":${o.expiresAtMs}}`
+  );
+}
+
+function listJson<T>(values: readonly T[], one: (value: T) => string): string {
+  let out = '[';
+  for (let i = 0; i < values.length; i++) out += (i === 0 ? '' : ',') + one(values[i] as T);
+  return `${out}]`;
+}
+
+/** A request's outcome as JSON, as bigJson writes it. */
+export function outcomeJson(o: ChargingOutcome): string {
+  return (
+    `{"sessionId":${jsonString(o.sessionId)},"requestNumber":${o.requestNumber},"code":"${o.code}"` +
+    `,"message":${jsonString(o.message)},"replayed":${o.replayed},"items":${listJson(o.items, itemOutcomeJson)}` +
+    `,"movements":${listJson(o.movements, movementJson)},"thresholds":${listJson(o.thresholds, thresholdJson)}}`
+  );
+}
+
+/** What the `state` column of charging_sessions holds, as JSON. */
+function sessionStateJson(session: Session): string {
+  let ids = '[';
+  for (let i = 0; i < session.reservations.length; i++) {
+    ids += (i === 0 ? '' : ',') + jsonString((session.reservations[i] as Reservation).id);
+  }
+  return (
+    `{"lastFingerprint":${jsonString(session.lastFingerprint)}` +
+    (session.lastOutcome === undefined ? '' : `,"lastOutcome":${outcomeJson(session.lastOutcome)}`) +
+    `,"reservationIds":${ids}]}`
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -215,6 +315,33 @@ const balanceUpserter = new BulkInserter(
   },
 );
 
+/** Pushes the row of a balance (in balanceUpserter's column order) onto `values`. */
+function pushBalanceRow(
+  values: unknown[],
+  tenantId: string,
+  write: { readonly balance: Balance; readonly accountId: string; readonly currency: string },
+  now: Instant,
+): void {
+  const { balance, accountId, currency } = write;
+  values.push(
+    tenantId,
+    balance.id,
+    accountId,
+    balance.ownerKind,
+    balance.ownerId,
+    balance.unit,
+    currency,
+    bigJson(definitionOf(balance)),
+    balance.amount,
+    balance.held,
+    balance.version,
+    balance.creditedTotal,
+    spendingOf(balance.spendingCap),
+    now,
+    now,
+  );
+}
+
 /** Writes balances (new ones whole; existing ones: amount, holds, version, cap counters). */
 export async function saveBalances(
   db: Executor,
@@ -228,25 +355,7 @@ export async function saveBalances(
 ): Promise<void> {
   if (balances.length === 0) return;
   const values: unknown[] = [];
-  for (const { balance, accountId, currency } of balances) {
-    values.push(
-      tenantId,
-      balance.id,
-      accountId,
-      balance.ownerKind,
-      balance.ownerId,
-      balance.unit,
-      currency,
-      bigJson(definitionOf(balance)),
-      balance.amount,
-      balance.held,
-      balance.version,
-      balance.creditedTotal,
-      spendingOf(balance.spendingCap),
-      now,
-      now,
-    );
-  }
+  for (const write of balances) pushBalanceRow(values, tenantId, write, now);
   await balanceUpserter.insert(db, values);
 }
 
@@ -325,10 +434,12 @@ export async function appendMovements(
 ): Promise<void> {
   if (movements.length === 0) return;
   const values: unknown[] = [];
-  for (const m of movements) {
-    values.push(tenantId, m.balanceId, m.seq, m.kind, m.amount, m.balanceAfter, m.atMs, m.reference);
-  }
+  for (const m of movements) pushMovementRow(values, tenantId, m);
   await movementInserter.insert(db, values);
+}
+
+function pushMovementRow(values: unknown[], tenantId: string, m: Movement): void {
+  values.push(tenantId, m.balanceId, m.seq, m.kind, m.amount, m.balanceAfter, m.atMs, m.reference);
 }
 
 function toMovement(row: ChargingMovementsTable): Movement {
@@ -458,20 +569,28 @@ export async function saveReservations(
 ): Promise<void> {
   if (reservations.length === 0) return;
   const values: unknown[] = [];
-  for (const { reservation: r, accountId } of reservations) {
-    values.push(
-      tenantId,
-      r.id,
-      accountId,
-      r.sessionId,
-      r.subscriptionId,
-      r.status,
-      r.expiresAtMs,
-      bigJson(r),
-      now,
-    );
-  }
+  for (const write of reservations) pushReservationRow(values, tenantId, write, now);
   await reservationUpserter.insert(db, values);
+}
+
+function pushReservationRow(
+  values: unknown[],
+  tenantId: string,
+  write: { readonly reservation: Reservation; readonly accountId: string },
+  now: Instant,
+): void {
+  const r = write.reservation;
+  values.push(
+    tenantId,
+    r.id,
+    write.accountId,
+    r.sessionId,
+    r.subscriptionId,
+    r.status,
+    r.expiresAtMs,
+    reservationJson(r),
+    now,
+  );
 }
 
 function toReservation(row: ChargingReservationsTable): ReservationRow {
@@ -533,6 +652,18 @@ export async function listReservations(
 }
 
 /** The accounts that hold active reservations whose validity ended by `atMs`. */
+/** The tenants with an active reservation whose validity ended by `atMs`. */
+export async function tenantsWithExpiredReservations(db: Executor, atMs: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('charging_reservations')
+    .select('tenant_id')
+    .distinct()
+    .where('status', '=', 'active')
+    .where('expires_at_ms', '<=', atMs)
+    .execute();
+  return rows.map((row) => row.tenant_id);
+}
+
 export async function accountsWithExpiredReservations(
   db: Executor,
   tenantId: string,
@@ -612,27 +743,25 @@ export async function saveSessions(
 ): Promise<void> {
   if (sessions.length === 0) return;
   const values: unknown[] = [];
-  for (const { session, accountId, protocol, notifyUri } of sessions) {
-    const stored: StoredSession = {
-      lastFingerprint: session.lastFingerprint,
-      lastOutcome: session.lastOutcome,
-      reservationIds: session.reservations.map((r) => r.id),
-    };
-    values.push(
-      tenantId,
-      session.sessionId,
-      accountId,
-      session.subscriptionId,
-      protocol,
-      session.terminated ? 1 : 0,
-      session.lastRequestNumber,
-      bigJson(stored),
-      notifyUri ?? null,
-      now,
-      now,
-    );
-  }
+  for (const write of sessions) pushSessionRow(values, tenantId, write, now);
   await sessionUpserter.insert(db, values);
+}
+
+function pushSessionRow(values: unknown[], tenantId: string, write: SessionWrite, now: Instant): void {
+  const { session, accountId, protocol, notifyUri } = write;
+  values.push(
+    tenantId,
+    session.sessionId,
+    accountId,
+    session.subscriptionId,
+    protocol,
+    session.terminated ? 1 : 0,
+    session.lastRequestNumber,
+    sessionStateJson(session),
+    notifyUri ?? null,
+    now,
+    now,
+  );
 }
 
 function toSession(row: ChargingSessionsTable): SessionRow {
@@ -685,4 +814,63 @@ export async function findSession(
     .where('session_id', '=', sessionId)
     .executeTakeFirst();
   return row === undefined ? undefined : toSession(row);
+}
+
+// ---------------------------------------------------------------------------------------------
+// One group's writes
+
+/** What one group commit of the engine writes for one tenant: the objects as they are now. */
+export interface ChargingWriteSet {
+  readonly balances: Iterable<{
+    readonly balance: Balance;
+    readonly accountId: string;
+    readonly currency: string;
+  }>;
+  readonly movements: readonly Movement[];
+  readonly reservations: Iterable<{ readonly reservation: Reservation; readonly accountId: string }>;
+  readonly sessions: Iterable<SessionWrite>;
+}
+
+/**
+ * The rows of a write set, serialised at the moment of the call: a snapshot, so the objects may
+ * go on changing (the next group's requests) while the rows are being written.
+ */
+export interface ChargingRows {
+  readonly balances: readonly unknown[];
+  readonly movements: readonly unknown[];
+  readonly reservations: readonly unknown[];
+  readonly sessions: readonly unknown[];
+}
+
+export function chargingRows(tenantId: string, writes: ChargingWriteSet, now: Instant): ChargingRows {
+  const balances: unknown[] = [];
+  for (const write of writes.balances) pushBalanceRow(balances, tenantId, write, now);
+  const movements: unknown[] = [];
+  for (const movement of writes.movements) pushMovementRow(movements, tenantId, movement);
+  const reservations: unknown[] = [];
+  for (const write of writes.reservations) pushReservationRow(reservations, tenantId, write, now);
+  const sessions: unknown[] = [];
+  for (const write of writes.sessions) pushSessionRow(sessions, tenantId, write, now);
+  return { balances, movements, reservations, sessions };
+}
+
+/** Writes the rows through `db` (inside the caller's transaction). */
+export async function writeChargingRows(db: Executor, rows: ChargingRows): Promise<void> {
+  if (rows.balances.length > 0) await balanceUpserter.insert(db, rows.balances);
+  if (rows.movements.length > 0) await movementInserter.insert(db, rows.movements);
+  if (rows.reservations.length > 0) await reservationUpserter.insert(db, rows.reservations);
+  if (rows.sessions.length > 0) await sessionUpserter.insert(db, rows.sessions);
+}
+
+/** The statements writeChargingRows would run, compiled for `db`'s dialect, for a writer thread. */
+export function chargingRowStatements(
+  db: Executor,
+  rows: ChargingRows,
+): Array<{ sql: string; parameters: readonly unknown[] }> {
+  return [
+    ...(rows.balances.length > 0 ? balanceUpserter.statements(db, rows.balances) : []),
+    ...(rows.movements.length > 0 ? movementInserter.statements(db, rows.movements) : []),
+    ...(rows.reservations.length > 0 ? reservationUpserter.statements(db, rows.reservations) : []),
+    ...(rows.sessions.length > 0 ? sessionUpserter.statements(db, rows.sessions) : []),
+  ];
 }

@@ -8,11 +8,28 @@ import { hasAnyRole, type Principal } from '../access/index.js';
 import { authenticateApiKey } from '../workflows/api-keys.js';
 import { engineChargingHandler } from '../protocols/nchf/charging.js';
 import { startNchfServer, type NchfServer } from '../protocols/nchf/index.js';
+import { createChargingNotifier } from '../protocols/nchf/notify.js';
 
 export async function startNchf(app: App): Promise<NchfServer> {
   const deps = { database: app.database, clock: app.clock };
   const logger = app.logger.child({ component: 'nchf' });
-  return startNchfServer<Principal>({
+  // A credit for an account whose sessions ran out: REAUTHORIZATION to each Nchf session's
+  // notifyUri, so the SMF asks for quota again now rather than at its next trigger.
+  const notifier = createChargingNotifier({ logger });
+  const unsubscribe = app.charging.onStarvedSessionsCredited((event) => {
+    for (const session of event.sessions) {
+      if (session.protocol !== 'nchf' || session.notifyUri === undefined) continue;
+      void notifier.reauthorize(session.notifyUri, session.ratingGroups).then((outcome) => {
+        if (!outcome.delivered) {
+          logger.warn(
+            { session: session.sessionId, reason: outcome.reason, status: outcome.status },
+            'nchf re-authorisation not delivered',
+          );
+        }
+      });
+    }
+  });
+  const server = await startNchfServer<Principal>({
     host: app.config.nchfHost,
     port: app.config.nchfPort,
     handler: engineChargingHandler(app.charging),
@@ -31,4 +48,13 @@ export async function startNchf(app: App): Promise<NchfServer> {
       }
     },
   });
+  return {
+    address: server.address,
+    counters: () => server.counters(),
+    close: async () => {
+      unsubscribe();
+      await server.close();
+      await notifier.close();
+    },
+  };
 }

@@ -29,6 +29,10 @@ export interface Config {
   readonly nchfEnabled: boolean;
   readonly nchfHost: string;
   readonly nchfPort: number;
+  /** How long a granted quota is valid (the server's Tcc): unreported reservations expire after it. */
+  readonly chargingValiditySeconds: number;
+  /** How often `tollgate serve` releases expired reservations (0: never; run it by hand). */
+  readonly chargingSweepSeconds: number;
   /** Run the Diameter Gy/Ro credit-control server (docs/diameter.md) in `tollgate serve`. */
   readonly diameterEnabled: boolean;
   readonly diameterHost: string;
@@ -233,6 +237,24 @@ export const SETTINGS = [
     description: 'TCP port of the Nchf server (0 = any free port).',
     default: 8081,
     check: inRange(0, 65535),
+  }),
+  setting({
+    key: 'chargingValiditySeconds',
+    env: 'TOLLGATE_CHARGING_VALIDITY_SECONDS',
+    kind: 'integer',
+    description:
+      'How long a granted quota stays reserved without a report (the validity time sent to the network); then it expires and its holds go back.',
+    default: 900,
+    check: inRange(1, 86_400),
+  }),
+  setting({
+    key: 'chargingSweepSeconds',
+    env: 'TOLLGATE_CHARGING_SWEEP_SECONDS',
+    kind: 'integer',
+    description:
+      'How often `tollgate serve` releases the reservations whose validity ended (0 = never; `tollgate reservations expire` does it by hand).',
+    default: 30,
+    check: inRange(0, 86_400),
   }),
   setting({
     key: 'diameterEnabled',

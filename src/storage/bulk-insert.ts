@@ -77,6 +77,27 @@ export class BulkInserter {
     return query;
   }
 
+  /**
+   * The statements `insert` would run, compiled but not run: for a writer that runs them
+   * elsewhere (storage/sqlite-writer.ts). `values` as for `insert`.
+   */
+  statements(
+    db: Executor,
+    values: readonly unknown[],
+  ): Array<{ sql: string; parameters: readonly unknown[] }> {
+    const width = this.columns.length;
+    const rowCount = values.length / width;
+    if (!Number.isInteger(rowCount)) throw new Error(`bulk insert into ${this.table}: ragged rows`);
+    const out: Array<{ sql: string; parameters: readonly unknown[] }> = [];
+    for (let first = 0; first < rowCount; first += this.rowsPerStatement) {
+      const rows = Math.min(this.rowsPerStatement, rowCount - first);
+      const parameters =
+        first === 0 && rows === rowCount ? values : values.slice(first * width, (first + rows) * width);
+      out.push({ sql: this.statementFor(db, rows).sql, parameters });
+    }
+    return out;
+  }
+
   /** `values` holds rows × columns values, row after row. */
   async insert(db: Executor, values: readonly unknown[]): Promise<void> {
     const width = this.columns.length;

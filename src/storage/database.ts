@@ -29,6 +29,8 @@ export interface Database {
   readonly dialect: DialectName;
   /** What the URL named, with any password removed: safe to log. */
   readonly description: string;
+  /** The database file of a file-backed SQLite database (absent for PostgreSQL and :memory:). */
+  readonly sqliteFile?: string;
   close(): Promise<void>;
 }
 
@@ -67,6 +69,7 @@ function openSqlite(path: string): Database {
     db,
     dialect: 'sqlite',
     description: `sqlite:${file}`,
+    ...(inMemory ? {} : { sqliteFile: file }),
     close: () => db.destroy(),
   };
 }

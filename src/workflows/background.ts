@@ -9,6 +9,8 @@ import { instantFromMs } from '../kernel/clock.js';
 import { WebhookDispatcher } from '../events/index.js';
 import { purgeStoredResponses } from '../idempotency/index.js';
 import type { Database } from '../storage/database.js';
+import type { ChargingEngine } from './charging.js';
+import { sweepExpiredReservations } from './charging-admin.js';
 
 const HOUSEKEEPING_INTERVAL_MS = 15 * 60_000;
 
@@ -16,6 +18,8 @@ export interface BackgroundDeps {
   readonly config: Config;
   readonly database: Database;
   readonly clock: Clock;
+  /** The process's charging engine: its expired reservations are swept (chargingSweepSeconds). */
+  readonly charging?: ChargingEngine;
   readonly logger: {
     info(obj: Record<string, unknown>, msg: string): void;
     warn(obj: Record<string, unknown>, msg: string): void;
@@ -60,9 +64,33 @@ export function startBackgroundJobs(deps: BackgroundDeps): BackgroundJobs {
   const timer = setInterval(() => void housekeeping(), HOUSEKEEPING_INTERVAL_MS);
   timer.unref();
   void housekeeping();
+
+  // The reservation sweep: one at a time (a slow sweep is not started again under itself).
+  const charging = deps.charging;
+  let sweeping: Promise<void> | undefined;
+  let sweepTimer: NodeJS.Timeout | undefined;
+  if (charging !== undefined && deps.config.chargingSweepSeconds > 0) {
+    const sweep = async () => {
+      try {
+        for (const { tenantId, expired } of await sweepExpiredReservations({ ...deps, charging })) {
+          logger.info({ tenantId, expired }, 'released expired reservations');
+        }
+      } catch (error) {
+        logger.error({ err: error }, 'reservation sweep failed; will try again');
+      }
+    };
+    sweepTimer = setInterval(() => {
+      sweeping ??= sweep().finally(() => (sweeping = undefined));
+    }, deps.config.chargingSweepSeconds * 1000);
+    sweepTimer.unref();
+    // At start too: reservations of a process that stopped may be long past their validity.
+    sweeping = sweep().finally(() => (sweeping = undefined));
+  }
   return {
     async stop() {
       clearInterval(timer);
+      if (sweepTimer !== undefined) clearInterval(sweepTimer);
+      await sweeping;
       await dispatcher?.stop();
     },
   };

@@ -880,6 +880,26 @@ export async function expireReservations(
   return { expired: outcome.reservations };
 }
 
+/**
+ * The periodic sweep of `tollgate serve` (TOLLGATE_CHARGING_SWEEP_SECONDS): releases every
+ * tenant's reservations whose validity ended, as expireReservations does for one tenant, so an
+ * orphaned session (its network element crashed, or this server restarted) gives its holds back
+ * on time. Returns how many expired, per tenant that had any.
+ */
+export async function sweepExpiredReservations(
+  deps: ChargingAdminDeps,
+): Promise<Array<{ tenantId: string; expired: number }>> {
+  const swept: Array<{ tenantId: string; expired: number }> = [];
+  for (const tenantId of await deps.charging.tenantsToSweep()) {
+    const { expired } = await expireReservations(deps, {
+      tenantId,
+      actor: { type: 'system', id: 'reservation-sweeper' },
+    });
+    if (expired > 0) swept.push({ tenantId, expired });
+  }
+  return swept;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Vouchers
 

@@ -6,7 +6,7 @@ import { loadDemoFiles } from '../app/demo-files.js';
 import { seedDemoIfEmpty } from './demo.js';
 import { findTenant } from './tenants.js';
 import type { WorkflowDeps } from './context.js';
-import { ChargingEngine, type OnlineChargingInput } from './charging.js';
+import { ChargingEngine, type OnlineChargingInput, type StarvedSessions } from './charging.js';
 import { SubscriberDirectory } from './usage-directory.js';
 import * as store from '../charging/store.js';
 
@@ -135,6 +135,54 @@ describeEachDialect('workflows: online charging engine', (db) => {
       items: [{ ratingGroup: 10, service: 'voice', calledNumber: '491701234567', usedUnits: 60n }],
     });
     assert.equal(replay.outcome.replayed, true);
+  });
+
+  it('tells the faces when a credit reaches sessions that ran out, and only those', async () => {
+    const events: StarvedSessions[] = [];
+    const unsubscribe = engine.onStarvedSessionsCredited((event) => events.push(event));
+    try {
+      // Leave 0.01 EUR free: a new call gets a last, partial grant (final units).
+      const balance = (await engine.accountState(tenantId, accountId)).balances.get(balanceId)!;
+      const free = balance.amount - balance.held;
+      const drained = await engine.move(tenantId, accountId, 'adjustment', {
+        balanceId,
+        amount: -(free - EUR / 100n),
+        reference: 'drain-for-reauth',
+      });
+      assert.equal(drained.code, 'ok');
+      assert.equal(events.length, 0, 'a debit announces nothing');
+      const starved = await call('r1', 0, {
+        notifyUri: 'http://smf.example.net/notify/r1',
+        items: [{ ratingGroup: 10, service: 'voice', calledNumber: '491701234567', requestedUnits: 3_600n }],
+      });
+      assert.equal(starved.outcome.items[0]!.finalUnits, true);
+
+      const credited = await engine.move(tenantId, accountId, 'top_up', {
+        balanceId,
+        amount: 5n * EUR,
+        reference: 'pay-reauth',
+      });
+      assert.equal(credited.code, 'ok');
+      assert.equal(events.length, 1);
+      const session = events[0]!.sessions.find((s) => s.sessionId === 'r1');
+      assert.deepEqual(session, {
+        sessionId: 'r1',
+        protocol: 'api',
+        notifyUri: 'http://smf.example.net/notify/r1',
+        ratingGroups: [10],
+      });
+      // Sessions that still had quota are not disturbed.
+      const state = await engine.accountState(tenantId, accountId);
+      const fed = [...state.sessions.values()].filter(
+        (s) => !s.terminated && s.lastOutcome?.items.every((i) => i.grantCode === 'granted' && !i.finalUnits),
+      );
+      assert.ok(fed.length > 0, 'the account has sessions with quota');
+      const announced = new Set(events[0]!.sessions.map((s) => s.sessionId));
+      assert.ok(fed.every((s) => !announced.has(s.sessionId)));
+      assert.equal(events[0]!.accountId, accountId);
+    } finally {
+      unsubscribe();
+    }
   });
 
   it('refuses an identity nobody holds as user_unknown, changing nothing', async () => {

@@ -26,6 +26,7 @@ import type { BaseUnit } from '../kernel/quantity.js';
 import { fail } from '../kernel/errors.js';
 import type { Database, Executor } from '../storage/database.js';
 import { inTransaction } from '../storage/database.js';
+import { SqliteBackgroundWriter } from '../storage/sqlite-writer.js';
 import type { IdentityType } from '../customers/index.js';
 import {
   ChargingErrors,
@@ -123,7 +124,29 @@ export interface ChargingEngineOptions {
   readonly directoryTtlMs?: number;
   /** Ended sessions kept loaded (to answer a repeated last request), ms; default 1 hour. */
   readonly endedSessionMemoryMs?: number;
+  /** On a SQLite file, commit groups in a worker thread (default true); false: on the event loop. */
+  readonly backgroundWriter?: boolean;
 }
+
+/**
+ * A credit (top-up, voucher, positive adjustment) reached an account whose open sessions had run
+ * out: the faces ask their network elements to request quota again (Nchf REAUTHORIZATION to the
+ * session's notifyUri, Diameter RAR).
+ */
+export interface StarvedSessions {
+  readonly tenantId: string;
+  readonly accountId: string;
+  readonly sessions: ReadonlyArray<{
+    readonly sessionId: string;
+    readonly protocol: string;
+    readonly notifyUri: string | undefined;
+    /** The rating groups whose last grant was refused or final. */
+    readonly ratingGroups: readonly number[];
+  }>;
+}
+
+/** Grant codes after which a session waits for money to go on. */
+const STARVED_GRANTS = new Set(['quota_limit_reached', 'no_balance', 'spending_cap_reached']);
 
 /** What the engine keeps of one account. */
 interface AccountState {
@@ -161,6 +184,10 @@ export class ChargingEngine {
   private group: Group = newGroup();
   private flushScheduled = false;
   private flushing = false;
+  /** The group being written now, if any. */
+  private committing: Group | undefined;
+  private writer: SqliteBackgroundWriter | undefined;
+  private readonly creditListeners: Array<(event: StarvedSessions) => void> = [];
   /** Requests whose group has not committed yet. */
   private inFlight = 0;
   private idle: Array<() => void> = [];
@@ -326,7 +353,47 @@ export class ChargingEngine {
           : adjust(account.state, credit);
     if (outcome.code === 'ok') this.addMovements(this.writesOf(tenantId), account, outcome.movements);
     await this.commitGroup();
+    if (outcome.code === 'ok' && outcome.movements.some((m) => m.amount > 0n)) this.announceCredit(account);
     return outcome;
+  }
+
+  /** Calls `listener` (after the commit) when a credit reaches an account with starved sessions. */
+  onStarvedSessionsCredited(listener: (event: StarvedSessions) => void): () => void {
+    this.creditListeners.push(listener);
+    return () => {
+      const at = this.creditListeners.indexOf(listener);
+      if (at >= 0) this.creditListeners.splice(at, 1);
+    };
+  }
+
+  private announceCredit(account: AccountState): void {
+    if (this.creditListeners.length === 0) return;
+    const sessions: Array<StarvedSessions['sessions'][number]> = [];
+    for (const session of account.state.sessions.values()) {
+      if (session.terminated || session.lastOutcome === undefined) continue;
+      const ratingGroups = session.lastOutcome.items
+        .filter(
+          (item) => item.finalUnits || (item.grantCode !== undefined && STARVED_GRANTS.has(item.grantCode)),
+        )
+        .map((item) => item.ratingGroup);
+      if (ratingGroups.length === 0) continue;
+      const meta = account.sessionMeta.get(session.sessionId);
+      sessions.push({
+        sessionId: session.sessionId,
+        protocol: meta?.protocol ?? 'api',
+        notifyUri: meta?.notifyUri,
+        ratingGroups,
+      });
+    }
+    if (sessions.length === 0) return;
+    const event = { tenantId: account.tenantId, accountId: account.accountId, sessions };
+    for (const listener of this.creditListeners) {
+      try {
+        listener(event);
+      } catch {
+        // A listener's failure is its own; the credit is committed.
+      }
+    }
   }
 
   /** An account's state as loaded (for reading balances and reservations through the engine). */
@@ -366,6 +433,18 @@ export class ChargingEngine {
     }
     await this.commitGroup();
     return { reservations, thresholds };
+  }
+
+  /**
+   * The tenants an expiry sweep at `atMs` has work in: those with a stored active reservation past
+   * its validity, and those with accounts loaded here (whose newest reservations may not be
+   * written yet).
+   */
+  async tenantsToSweep(atMs?: number): Promise<string[]> {
+    const at = atMs ?? this.options.clock.nowMs();
+    const tenants = new Set(await store.tenantsWithExpiredReservations(this.options.database.db, at));
+    for (const key of this.accounts.keys()) tenants.add(key.slice(0, key.indexOf('\u0000')));
+    return [...tenants];
   }
 
   /** Waits until every group enqueued so far has committed. */
@@ -555,11 +634,24 @@ export class ChargingEngine {
       while (this.group.waiters.length > 0) {
         const group = this.group;
         this.group = newGroup();
+        this.committing = group;
         try {
+          // The rows are serialised now, synchronously: what is written is the state after this
+          // group's requests, whatever the next group's requests change while it is written.
           const now = this.options.clock.now();
-          await inTransaction(this.options.database, async (tx) => {
-            for (const [tenantId, writes] of group.tenants) await writeTenant(tx, tenantId, writes, now);
-          });
+          const rows = [...group.tenants].map(([tenantId, writes]) =>
+            store.chargingRows(
+              tenantId,
+              {
+                balances: writes.balances.values(),
+                movements: writes.movements,
+                reservations: writes.reservations.values(),
+                sessions: writes.sessions.values(),
+              },
+              now,
+            ),
+          );
+          await this.writeRows(rows);
           for (const waiter of group.waiters) waiter.resolve();
         } catch (error) {
           // Nothing of this group is durable, and the state in memory has it: drop every account
@@ -570,11 +662,40 @@ export class ChargingEngine {
           const next = this.group;
           this.group = newGroup();
           for (const waiter of [...group.waiters, ...next.waiters]) waiter.reject(error);
+        } finally {
+          this.committing = undefined;
         }
       }
     } finally {
       this.flushing = false;
     }
+  }
+
+  /**
+   * One transaction with every row of a group. On a SQLite file the transaction runs on a second
+   * connection in a worker thread (storage/sqlite-writer.ts), so the event loop serves requests
+   * and builds the next group while the WAL is fsynced; elsewhere (PostgreSQL, whose driver does
+   * not block, and in-memory SQLite) through the query builder here.
+   */
+  private async writeRows(rows: readonly store.ChargingRows[]): Promise<void> {
+    const database = this.options.database;
+    if (database.sqliteFile !== undefined && this.options.backgroundWriter !== false) {
+      this.writer ??= new SqliteBackgroundWriter(database.sqliteFile);
+      await this.writer.write(
+        rows.flatMap((tenantRows) => store.chargingRowStatements(database.db, tenantRows)),
+      );
+      return;
+    }
+    await inTransaction(database, async (tx) => {
+      for (const tenantRows of rows) await store.writeChargingRows(tx, tenantRows);
+    });
+  }
+
+  /** Waits for every answer computed so far to be committed, then stops the writer thread. */
+  async close(): Promise<void> {
+    await this.drain();
+    await this.writer?.close();
+    this.writer = undefined;
   }
 
   // --- added for Diameter events ---
@@ -630,7 +751,10 @@ export class ChargingEngine {
     input: { balanceId: string; amount: bigint; reference: string; atMs?: number },
   ): Promise<MovementOutcome & { readonly replayed: boolean }> {
     const stored = await store.listMovements(this.options.database.db, tenantId, input.balanceId);
-    const pending = this.group.tenants.get(tenantId)?.movements ?? [];
+    const pending = [
+      ...(this.committing?.tenants.get(tenantId)?.movements ?? []),
+      ...(this.group.tenants.get(tenantId)?.movements ?? []),
+    ];
     const found = [...stored, ...pending].find(
       (movement) => movement.balanceId === input.balanceId && movement.reference === input.reference,
     );
@@ -693,18 +817,6 @@ export class ChargingEngine {
     await this.commitGroup();
     return { ...outcome, accountId };
   }
-}
-
-async function writeTenant(
-  tx: Executor,
-  tenantId: string,
-  writes: TenantWrites,
-  now: ReturnType<Clock['now']>,
-) {
-  await store.saveBalances(tx, tenantId, [...writes.balances.values()], now);
-  await store.appendMovements(tx, tenantId, writes.movements);
-  await store.saveReservations(tx, tenantId, [...writes.reservations.values()], now);
-  await store.saveSessions(tx, tenantId, [...writes.sessions.values()], now);
 }
 
 async function checkMovements(db: Executor, tenantId: string, balance: Balance): Promise<void> {

@@ -1,0 +1,76 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { SqliteBackgroundWriter } from './sqlite-writer.js';
+
+describe('storage: SQLite writer thread', () => {
+  const open = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-writer-'));
+    const file = join(dir, 'w.db');
+    const main = new BetterSqlite3(file);
+    main.pragma('journal_mode = WAL');
+    main.exec('create table t (id integer primary key, name text not null, amount integer)');
+    return { dir, file, main };
+  };
+
+  it('commits a transaction that the main connection reads once the promise resolves', async () => {
+    const { dir, file, main } = open();
+    const writer = new SqliteBackgroundWriter(file);
+    try {
+      const writes = Array.from({ length: 20 }, (_, i) =>
+        writer.write([
+          {
+            sql: 'insert into t (id, name, amount) values (?, ?, ?)',
+            parameters: [i, `row ${i}`, 10n ** 15n + BigInt(i)],
+          },
+        ]),
+      );
+      await Promise.all(writes);
+      const rows = main.prepare('select count(*) as n, sum(amount) as total from t').get() as {
+        n: number;
+        total: number;
+      };
+      assert.equal(rows.n, 20);
+      main.defaultSafeIntegers(true);
+      const exact = main.prepare('select amount from t where id = 19').get() as { amount: bigint };
+      assert.equal(exact.amount, 10n ** 15n + 19n);
+    } finally {
+      await writer.close();
+      main.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rolls the whole transaction back when one statement fails, and goes on serving', async () => {
+    const { dir, file, main } = open();
+    const writer = new SqliteBackgroundWriter(file);
+    try {
+      await assert.rejects(
+        writer.write([
+          { sql: 'insert into t (id, name) values (?, ?)', parameters: [1, 'kept?'] },
+          { sql: 'insert into t (id, name) values (?, ?)', parameters: [2, null] },
+        ]),
+        /sqlite write failed: NOT NULL constraint failed: t\.name/,
+      );
+      assert.equal((main.prepare('select count(*) as n from t').get() as { n: number }).n, 0);
+      await writer.write([{ sql: 'insert into t (id, name) values (?, ?)', parameters: [3, 'after'] }]);
+      assert.equal((main.prepare('select count(*) as n from t').get() as { n: number }).n, 1);
+    } finally {
+      await writer.close();
+      main.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses writes once closed', async () => {
+    const { dir, file, main } = open();
+    const writer = new SqliteBackgroundWriter(file);
+    await writer.close();
+    await assert.rejects(writer.write([]), /closed/);
+    main.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
