@@ -32,6 +32,7 @@ import {
   ChargingErrors,
   addBalance,
   adjust,
+  grantAllowance,
   assertChargingInvariants,
   createChargingState,
   expireReservations,
@@ -336,11 +337,11 @@ export class ChargingEngine {
     return balance;
   }
 
-  /** A top-up, adjustment or voucher credit of a balance of `accountId`. */
+  /** A top-up, adjustment, voucher or allowance-grant credit of a balance of `accountId`. */
   async move(
     tenantId: string,
     accountId: string,
-    kind: 'top_up' | 'adjustment' | 'voucher',
+    kind: 'top_up' | 'adjustment' | 'voucher' | 'grant',
     input: { balanceId: string; amount: bigint; reference: string; atMs?: number },
   ): Promise<MovementOutcome> {
     const account = await this.loadedAccount(tenantId, accountId);
@@ -350,7 +351,9 @@ export class ChargingEngine {
         ? topUp(account.state, credit)
         : kind === 'voucher'
           ? redeemVoucher(account.state, credit)
-          : adjust(account.state, credit);
+          : kind === 'grant'
+            ? grantAllowance(account.state, credit)
+            : adjust(account.state, credit);
     if (outcome.code === 'ok') this.addMovements(this.writesOf(tenantId), account, outcome.movements);
     await this.commitGroup();
     if (outcome.code === 'ok' && outcome.movements.some((m) => m.amount > 0n)) this.announceCredit(account);
