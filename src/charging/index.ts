@@ -68,3 +68,9 @@ export {
   type VoucherBonus,
   type VoucherStatus,
 } from './vouchers.js';
+export {
+  amountView,
+  thresholdCrossedPayload,
+  type AmountView,
+  type ThresholdCrossedPayload,
+} from './views.js';

@@ -24,6 +24,7 @@ export {
   DELIVERY_STATUSES,
   DEFAULT_LEASE_MS,
   enqueueEvent,
+  eventInsert,
   findEvent,
   listEvents,
   createSubscription,

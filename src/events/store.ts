@@ -14,6 +14,7 @@ import type { Clock, Instant } from '../kernel/clock.js';
 import { instantFromMs, msFromInstant } from '../kernel/clock.js';
 import { fail } from '../kernel/errors.js';
 import { newId, randomToken } from '../kernel/ids.js';
+import type { CompiledQuery } from 'kysely';
 import type { Database, Executor, Tx } from '../storage/database.js';
 import { fromJson, toJson, toSafeNumber } from '../storage/values.js';
 import { EventsErrors } from './errors.js';
@@ -406,7 +407,16 @@ function newSecret(): string {
  * `recordChange` does), so the event commits or rolls back with the change.
  */
 export async function enqueueEvent(tx: Executor, event: NewEvent): Promise<void> {
-  await tx
+  await tx.executeQuery(eventInsert(tx, event));
+}
+
+/**
+ * The INSERT of one event into the outbox, compiled for `db`'s dialect but not run: for a writer
+ * that runs a transaction's statements elsewhere (the charging engine's group commit, whose events
+ * commit with the debits that caused them).
+ */
+export function eventInsert(db: Executor, event: NewEvent): CompiledQuery {
+  return db
     .insertInto('outbox_events')
     .values({
       id: event.id,
@@ -418,7 +428,7 @@ export async function enqueueEvent(tx: Executor, event: NewEvent): Promise<void>
       occurred_at: event.occurredAt,
       fanned_out_at: null,
     })
-    .execute();
+    .compile();
 }
 
 export async function findEvent(

@@ -40,6 +40,7 @@ import {
   BalanceAdminErrors,
   ChargingErrors,
   VoucherErrors,
+  amountView,
   availableOf,
   bonusOf,
   isWellFormedPin,
@@ -48,6 +49,8 @@ import {
   picoOfMoney,
   pinHash,
   recompute,
+  thresholdCrossedPayload,
+  type AmountView,
   type BalanceDefinition,
   type BalanceUnit,
   type Movement,
@@ -87,14 +90,7 @@ export interface AmountInput {
   readonly units: string;
 }
 
-/** An amount as shown: money as { amount, currency } (12 decimals of pico-units), units as { amount, units }. */
-export type AmountView = { amount: string; currency: string } | { amount: string; units: BaseUnit };
-
-export function amountView(unit: BalanceUnit, currency: string, value: bigint): AmountView {
-  return unit === 'money'
-    ? { amount: formatDecimal(value, 12), currency }
-    : { amount: value.toString(), units: unit };
-}
+export { amountView, type AmountView };
 
 /**
  * Converts an operator's amount into a balance's unit, exactly: money through Money.parse (at most
@@ -293,14 +289,11 @@ export function reservationView(r: Reservation, accountId: string): ReservationV
 // Audit and events
 
 function thresholdChange(row: store.BalanceRow, t: ThresholdCrossing): ChangeRecord {
-  const payload = {
-    balanceId: t.balanceId,
+  const payload = thresholdCrossedPayload(t, {
+    unit: row.balance.unit,
     accountId: row.accountId,
-    kind: t.kind,
-    percent: t.percent,
-    amountAfter: amountView(row.balance.unit, row.currency, t.amountAfter),
-    at: instantFromMs(t.atMs),
-  };
+    currency: row.currency,
+  });
   return {
     action: 'balance.threshold_crossed',
     entityType: 'balance',

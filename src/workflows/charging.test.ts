@@ -9,6 +9,8 @@ import type { WorkflowDeps } from './context.js';
 import { ChargingEngine, type OnlineChargingInput, type StarvedSessions } from './charging.js';
 import { SubscriberDirectory } from './usage-directory.js';
 import * as store from '../charging/store.js';
+import { listEvents } from '../events/index.js';
+import { formatDecimal } from '../kernel/decimal.js';
 
 // Clara Weber (4915120000003, demo data) has an account in EUR. Online pricing takes her plan's
 // tariff with the allowances left out (they are buckets online): a national mobile call is priced
@@ -183,6 +185,36 @@ describeEachDialect('workflows: online charging engine', (db) => {
     } finally {
       unsubscribe();
     }
+  });
+
+  it('publishes a threshold that network charging crosses as an event committed with the debit', async () => {
+    const before = await listEvents(db().db, tenantId, { type: 'balance.threshold_crossed', limit: 1000 });
+    const balance = (await engine.accountState(tenantId, accountId)).balances.get(balanceId)!;
+    assert.ok(balance.amount - balance.held > 2n * EUR, 'above the low-balance threshold before');
+    const voice = { ratingGroup: 10, service: 'voice' as const, calledNumber: '491701234567' };
+    const granted = await call('t1', 0, { items: [{ ...voice, requestedUnits: 3_600n }] });
+    const units = granted.outcome.items[0]!.grantedUnits;
+    clock.advanceMs(60_000);
+    const used = await call('t1', 1, { terminate: true, items: [{ ...voice, usedUnits: units }] });
+    assert.equal(used.outcome.items[0]!.commitCode, 'committed');
+    const after = (await engine.accountState(tenantId, accountId)).balances.get(balanceId)!;
+    assert.ok(after.amount < 2n * EUR, `the call took the balance below 2 EUR (${after.amount})`);
+    assert.ok(used.outcome.thresholds.some((t) => t.kind === 'low_balance'));
+    const events = await listEvents(db().db, tenantId, { type: 'balance.threshold_crossed', limit: 1000 });
+    const added = events.filter((e) => !before.some((b) => b.id === e.id));
+    assert.equal(added.length, 1);
+    assert.equal(added[0]!.entityId, balanceId);
+    assert.deepEqual(
+      { ...(added[0]!.payload as Record<string, unknown>), at: undefined },
+      {
+        balanceId,
+        accountId,
+        kind: 'low_balance',
+        percent: 0,
+        amountAfter: { amount: formatDecimal(used.outcome.thresholds[0]!.amountAfter, 12), currency: 'EUR' },
+        at: undefined,
+      },
+    );
   });
 
   it('refuses an identity nobody holds as user_unknown, changing nothing', async () => {

@@ -27,6 +27,8 @@ import { fail } from '../kernel/errors.js';
 import type { Database, Executor } from '../storage/database.js';
 import { inTransaction } from '../storage/database.js';
 import { SqliteBackgroundWriter } from '../storage/sqlite-writer.js';
+import { enqueueEvent, eventInsert, type NewEvent } from '../events/index.js';
+import { newId } from '../kernel/ids.js';
 import type { IdentityType } from '../customers/index.js';
 import {
   ChargingErrors,
@@ -39,6 +41,7 @@ import {
   handleChargingRequest,
   openBalance,
   redeemVoucher,
+  thresholdCrossedPayload,
   topUp,
   type Balance,
   type BalanceDefinition,
@@ -164,6 +167,8 @@ interface TenantWrites {
   readonly movements: Movement[];
   readonly reservations: Map<string, { reservation: Reservation; accountId: string }>;
   readonly sessions: Map<string, store.SessionWrite>;
+  /** balance.threshold_crossed events of network charging: they commit with their debits. */
+  readonly events: NewEvent[];
 }
 
 interface Group {
@@ -264,6 +269,7 @@ export class ChargingEngine {
         notifyUri: meta.notifyUri,
       });
       this.addMovements(writes, account, outcome.movements);
+      for (const crossing of outcome.thresholds) this.addThresholdEvent(writes, account, crossing);
     }
     // Every answer waits for the group that is open now, even one that changed nothing (a
     // replay, a refusal): it may depend on state an earlier request of this turn changed, and
@@ -596,7 +602,13 @@ export class ChargingEngine {
   private writesOf(tenantId: string): TenantWrites {
     let writes = this.group.tenants.get(tenantId);
     if (writes === undefined) {
-      writes = { balances: new Map(), movements: [], reservations: new Map(), sessions: new Map() };
+      writes = {
+        balances: new Map(),
+        movements: [],
+        reservations: new Map(),
+        sessions: new Map(),
+        events: [],
+      };
       this.group.tenants.set(tenantId, writes);
     }
     return writes;
@@ -607,6 +619,29 @@ export class ChargingEngine {
     if (balance !== undefined) {
       writes.balances.set(balanceId, { balance, accountId: account.accountId, currency: account.currency });
     }
+  }
+
+  /**
+   * The event of a threshold that network charging crossed (low balance, 80 % / 100 % of an
+   * allowance, credit limit near), in the same transaction as the debit. The operator's own
+   * movements publish theirs with their audit record (workflows/charging-admin.ts).
+   */
+  private addThresholdEvent(writes: TenantWrites, account: AccountState, crossing: ThresholdCrossing): void {
+    const balance = account.state.balances.get(crossing.balanceId);
+    if (balance === undefined) return;
+    writes.events.push({
+      id: newId('evt', this.options.clock),
+      tenantId: account.tenantId,
+      type: 'balance.threshold_crossed',
+      entityType: 'balance',
+      entityId: crossing.balanceId,
+      payload: thresholdCrossedPayload(crossing, {
+        unit: balance.unit,
+        accountId: account.accountId,
+        currency: account.currency,
+      }),
+      occurredAt: this.options.clock.now(),
+    });
   }
 
   private addMovements(writes: TenantWrites, account: AccountState, movements: readonly Movement[]): void {
@@ -654,7 +689,8 @@ export class ChargingEngine {
               now,
             ),
           );
-          await this.writeRows(rows);
+          const events = [...group.tenants.values()].flatMap((writes) => writes.events);
+          await this.writeRows(rows, events);
           for (const waiter of group.waiters) waiter.resolve();
         } catch (error) {
           // Nothing of this group is durable, and the state in memory has it: drop every account
@@ -680,17 +716,19 @@ export class ChargingEngine {
    * and builds the next group while the WAL is fsynced; elsewhere (PostgreSQL, whose driver does
    * not block, and in-memory SQLite) through the query builder here.
    */
-  private async writeRows(rows: readonly store.ChargingRows[]): Promise<void> {
+  private async writeRows(rows: readonly store.ChargingRows[], events: readonly NewEvent[]): Promise<void> {
     const database = this.options.database;
     if (database.sqliteFile !== undefined && this.options.backgroundWriter !== false) {
       this.writer ??= new SqliteBackgroundWriter(database.sqliteFile);
-      await this.writer.write(
-        rows.flatMap((tenantRows) => store.chargingRowStatements(database.db, tenantRows)),
-      );
+      await this.writer.write([
+        ...rows.flatMap((tenantRows) => store.chargingRowStatements(database.db, tenantRows)),
+        ...events.map((event) => eventInsert(database.db, event)),
+      ]);
       return;
     }
     await inTransaction(database, async (tx) => {
       for (const tenantRows of rows) await store.writeChargingRows(tx, tenantRows);
+      for (const event of events) await enqueueEvent(tx, event);
     });
   }
 
