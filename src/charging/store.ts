@@ -245,6 +245,21 @@ function definitionOf(balance: Balance): StoredDefinition {
   };
 }
 
+/**
+ * A balance's definition never changes after it is opened, yet its row is written on every
+ * request that touches it: the JSON is made once per balance object.
+ */
+const definitionTexts = new WeakMap<Balance, string>();
+
+function definitionJson(balance: Balance): string {
+  let text = definitionTexts.get(balance);
+  if (text === undefined) {
+    text = bigJson(definitionOf(balance));
+    definitionTexts.set(balance, text);
+  }
+  return text;
+}
+
 function spendingOf(cap: SpendingCap | undefined): string | null {
   return cap === undefined
     ? null
@@ -331,7 +346,7 @@ function pushBalanceRow(
     balance.ownerId,
     balance.unit,
     currency,
-    bigJson(definitionOf(balance)),
+    definitionJson(balance),
     balance.amount,
     balance.held,
     balance.version,
