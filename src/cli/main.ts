@@ -33,6 +33,7 @@ import { createOutput, reportError, table, type Output } from './output.js';
 import { demoUsageDirectory, saveDemoKey } from './demo-key.js';
 import { registerUsageCommands } from './usage.js';
 import { registerChargingCommands } from './charging.js';
+import { registerNchfDemoCommand } from './nchf-demo.js';
 import { writeFileSync, readFileSync } from 'node:fs';
 
 const CLI_ACTOR: Actor = { type: 'cli', id: process.env.USER ?? 'operator' };
@@ -525,6 +526,7 @@ export function buildCli(): Command {
 
   registerUsageCommands(program, { withApp, tenantCaller });
   registerChargingCommands(program, { withApp, tenantCaller });
+  registerNchfDemoCommand(program, { withApp, tenantCaller });
 
   return program;
 }
