@@ -65,6 +65,29 @@ describe('storage: SQLite writer thread', () => {
     }
   });
 
+  it('returns the rows of a last UPDATE ... RETURNING, in order with the writes before it', async () => {
+    const { dir, file, main } = open();
+    main.exec("insert into t (id, name, amount) values (1, 'counter', 100)");
+    const writer = new SqliteBackgroundWriter(file);
+    try {
+      const take = (n: number) =>
+        writer.query<{ amount: bigint }>([
+          { sql: 'update t set amount = amount + ? where id = 1 returning amount', parameters: [n] },
+        ]);
+      const [first, second] = await Promise.all([take(10), take(5)]);
+      assert.deepEqual(first, [{ amount: 110n }]);
+      assert.deepEqual(second, [{ amount: 115n }]);
+      assert.deepEqual(
+        await writer.query([{ sql: 'insert into t (id, name) values (?, ?)', parameters: [2, 'x'] }]),
+        [],
+      );
+    } finally {
+      await writer.close();
+      main.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses writes once closed', async () => {
     const { dir, file, main } = open();
     const writer = new SqliteBackgroundWriter(file);

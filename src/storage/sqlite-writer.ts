@@ -60,9 +60,15 @@ parentPort.on('message', (message) => {
   try {
     db.exec('begin immediate');
     begun = true;
-    for (const { sql, parameters } of message.statements) prepare(sql).run(parameters);
+    let rows;
+    const last = message.statements.length - 1;
+    message.statements.forEach(({ sql, parameters }, index) => {
+      const statement = prepare(sql);
+      if (message.returning && index === last && statement.reader) rows = statement.all(parameters);
+      else statement.run(parameters);
+    });
     db.exec('commit');
-    parentPort.postMessage({ id: message.id, ok: true });
+    parentPort.postMessage({ id: message.id, ok: true, rows });
   } catch (error) {
     if (begun && db.inTransaction) {
       try { db.exec('rollback'); } catch {}
@@ -78,7 +84,7 @@ parentPort.on('message', (message) => {
 `;
 
 interface Pending {
-  readonly resolve: () => void;
+  readonly resolve: (rows: unknown[] | undefined) => void;
   readonly reject: (error: Error) => void;
 }
 
@@ -97,18 +103,21 @@ export class SqliteBackgroundWriter {
     });
     // The worker never keeps the process alive by itself; whoever writes awaits its answers.
     this.worker.unref();
-    this.worker.on('message', (message: { id: number; ok: boolean; message?: string; code?: string }) => {
-      const waiter = this.pending.get(message.id);
-      if (waiter === undefined) return;
-      this.pending.delete(message.id);
-      if (message.ok) waiter.resolve();
-      else {
-        const error = new Error(`sqlite write failed: ${message.message ?? 'unknown error'}`);
-        if (message.code !== undefined) (error as Error & { code?: string }).code = message.code;
-        waiter.reject(error);
-      }
-      if (this.pending.size === 0) this.worker.unref();
-    });
+    this.worker.on(
+      'message',
+      (message: { id: number; ok: boolean; rows?: unknown[]; message?: string; code?: string }) => {
+        const waiter = this.pending.get(message.id);
+        if (waiter === undefined) return;
+        this.pending.delete(message.id);
+        if (message.ok) waiter.resolve(message.rows);
+        else {
+          const error = new Error(`sqlite write failed: ${message.message ?? 'unknown error'}`);
+          if (message.code !== undefined) (error as Error & { code?: string }).code = message.code;
+          waiter.reject(error);
+        }
+        if (this.pending.size === 0) this.worker.unref();
+      },
+    );
     const fail = (error: Error): void => {
       this.failed = error;
       for (const waiter of this.pending.values()) waiter.reject(error);
@@ -121,15 +130,27 @@ export class SqliteBackgroundWriter {
   }
 
   /** Runs the statements in one transaction; resolves once it is committed (durable). */
-  write(statements: readonly WriteStatement[]): Promise<void> {
+  async write(statements: readonly WriteStatement[]): Promise<void> {
+    await this.send(statements, false);
+  }
+
+  /**
+   * As `write`, and resolves with the rows the last statement returns (an UPDATE ... RETURNING,
+   * say): for a read-modify-write that must be ordered with the writes (taking a block of ids).
+   */
+  async query<Row>(statements: readonly WriteStatement[]): Promise<Row[]> {
+    return ((await this.send(statements, true)) ?? []) as Row[];
+  }
+
+  private send(statements: readonly WriteStatement[], returning: boolean): Promise<unknown[] | undefined> {
     if (this.failed !== undefined) return Promise.reject(this.failed);
     if (this.closed) return Promise.reject(new Error('the sqlite writer is closed'));
     const id = this.nextId++;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<unknown[] | undefined>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       // Keep the process alive while a transaction is on its way to the disk.
       this.worker.ref();
-      this.worker.postMessage({ id, statements });
+      this.worker.postMessage({ id, statements, returning });
     });
   }
 
@@ -138,7 +159,7 @@ export class SqliteBackgroundWriter {
     if (this.closed) return;
     if (this.failed === undefined) {
       const id = this.nextId++;
-      await new Promise<void>((resolve, reject) => {
+      await new Promise<unknown>((resolve, reject) => {
         this.pending.set(id, { resolve, reject });
         this.worker.ref();
         this.worker.postMessage({ id, close: true });
