@@ -25,8 +25,11 @@ import {
   type BalanceView,
   type NewBalanceInput,
 } from '../workflows/charging-admin.js';
+import { grantAllowances } from '../workflows/charging-grants.js';
 import type { BalanceUnit, OwnerKind } from '../charging/index.js';
+import { parseInstant, msFromInstant } from '../kernel/clock.js';
 import { table } from './output.js';
+import { createProgress } from './progress.js';
 import type { CliHelpers } from './usage.js';
 
 const positiveInt = (value: string): number => {
@@ -42,6 +45,18 @@ const wholeNumber = (value: string): number => {
 };
 
 const list = (value: string): string[] => value.split(',').filter((part) => part !== '');
+
+const instant = (value: string): number => {
+  const parsed = parseInstant(value);
+  if (parsed === undefined) throw new InvalidArgumentError('must be an RFC 3339 date-time');
+  return msFromInstant(parsed);
+};
+
+/** "5000000000 byte, 30000 second" from per-unit counts. */
+function unitCounts(counts: Readonly<Partial<Record<string, string>>>): string {
+  const parts = Object.entries(counts).map(([unit, n]) => `${n} ${unit}`);
+  return parts.length === 0 ? 'nothing' : parts.join(', ');
+}
 
 function shown(value: AmountView | null): string {
   if (value === null) return '';
@@ -259,6 +274,45 @@ export function registerChargingCommands(program: Command, helpers: CliHelpers):
               ['seq', 'at', 'kind', 'amount', 'after', 'reference'],
             ) + (page.nextAfterSeq === null ? '' : `\nMore: --after ${page.nextAfterSeq}`),
         );
+      }),
+    );
+
+  balances
+    .command('grant-allowances')
+    .description(
+      'grant the allowance buckets of the current period to prepaid and hybrid subscriptions (once per period; `tollgate serve` does it every hour)',
+    )
+    .requiredOption('--tenant <slug>', 'tenant slug or id')
+    .option('--at <instant>', 'the instant whose periods are granted (RFC 3339; default now)', instant)
+    .action(async (o: { tenant: string; at?: number }, command: Command) =>
+      withApp(command, async (app, out) => {
+        const caller = await tenantCaller(app, o.tenant);
+        const progress = createProgress('grants:');
+        const result = await grantAllowances(app, caller, {
+          ...(o.at === undefined ? {} : { atMs: o.at }),
+          onProgress: (p) =>
+            progress.update({
+              done: p.done,
+              total: p.total,
+              counts: { subscriptions: p.subscriptions, granted: p.granted },
+              rateOf: 'subscriptions',
+            }),
+        });
+        progress.finish();
+        out.result(result, () =>
+          [
+            `Allowances for the periods at ${result.at}: ${result.subscriptions} prepaid and hybrid subscriptions looked at, ` +
+              `${result.bucketsOpened} bucket(s) granted (${unitCounts(result.unitsGranted)}), ${result.alreadyGranted} granted before.`,
+            ...(Object.keys(result.rolloverCut).length === 0
+              ? []
+              : [`Rollover beyond maxQuantity taken off: ${unitCounts(result.rolloverCut)}.`]),
+            ...result.problems.map(
+              (p) =>
+                `  not granted: account ${p.accountId}${p.subscriptionId === undefined ? '' : ` subscription ${p.subscriptionId}`}: ${p.message}`,
+            ),
+          ].join('\n'),
+        );
+        if (result.problems.length > 0) process.exitCode = 70;
       }),
     );
 

@@ -33,6 +33,8 @@ export interface Config {
   readonly chargingValiditySeconds: number;
   /** How often `tollgate serve` releases expired reservations (0: never; run it by hand). */
   readonly chargingSweepSeconds: number;
+  /** How often `tollgate serve` grants the period's allowances to prepaid and hybrid subscriptions (0: never). */
+  readonly chargingGrantSeconds: number;
   /** Run the Diameter Gy/Ro credit-control server (docs/diameter.md) in `tollgate serve`. */
   readonly diameterEnabled: boolean;
   readonly diameterHost: string;
@@ -254,6 +256,15 @@ export const SETTINGS = [
     description:
       'How often `tollgate serve` releases the reservations whose validity ended (0 = never; `tollgate reservations expire` does it by hand).',
     default: 30,
+    check: inRange(0, 86_400),
+  }),
+  setting({
+    key: 'chargingGrantSeconds',
+    env: 'TOLLGATE_CHARGING_GRANT_SECONDS',
+    kind: 'integer',
+    description:
+      'How often `tollgate serve` grants the allowance buckets of the current period to prepaid and hybrid subscriptions, and once at start (0 = never; `tollgate balances grant-allowances` does it by hand).',
+    default: 3600,
     check: inRange(0, 86_400),
   }),
   setting({

@@ -11,6 +11,7 @@ import { purgeStoredResponses } from '../idempotency/index.js';
 import type { Database } from '../storage/database.js';
 import type { ChargingEngine } from './charging.js';
 import { sweepExpiredReservations } from './charging-admin.js';
+import { grantAllowancesOfAllTenants } from './charging-grants.js';
 
 const HOUSEKEEPING_INTERVAL_MS = 15 * 60_000;
 
@@ -18,7 +19,10 @@ export interface BackgroundDeps {
   readonly config: Config;
   readonly database: Database;
   readonly clock: Clock;
-  /** The process's charging engine: its expired reservations are swept (chargingSweepSeconds). */
+  /**
+   * The process's charging engine: its expired reservations are swept (chargingSweepSeconds) and
+   * the allowances of prepaid and hybrid subscriptions granted (chargingGrantSeconds).
+   */
   readonly charging?: ChargingEngine;
   readonly logger: {
     info(obj: Record<string, unknown>, msg: string): void;
@@ -86,11 +90,47 @@ export function startBackgroundJobs(deps: BackgroundDeps): BackgroundJobs {
     // At start too: reservations of a process that stopped may be long past their validity.
     sweeping = sweep().finally(() => (sweeping = undefined));
   }
+
+  // The allowance grants (charging-grants.ts): idempotent per bucket and period, so a run that
+  // finds everything granted changes nothing; one at a time, like the sweep.
+  let granting: Promise<void> | undefined;
+  let grantTimer: NodeJS.Timeout | undefined;
+  // Stopping ends a long run between two pages of subscriptions; the next start grants the rest.
+  const stopGrants = new AbortController();
+  if (charging !== undefined && deps.config.chargingGrantSeconds > 0) {
+    const grant = async () => {
+      try {
+        for (const { tenantId, result } of await grantAllowancesOfAllTenants(
+          { ...deps, charging },
+          stopGrants.signal,
+        )) {
+          const { subscriptions, bucketsOpened, unitsGranted, rolloverCut, problems } = result;
+          logger.info(
+            { tenantId, subscriptions, bucketsOpened, unitsGranted, rolloverCut, problems: problems.length },
+            'granted allowance buckets',
+          );
+          for (const problem of problems.slice(0, 20))
+            logger.warn({ tenantId, ...problem }, 'allowance not granted');
+        }
+      } catch (error) {
+        logger.error({ err: error }, 'allowance grants failed; will try again');
+      }
+    };
+    grantTimer = setInterval(() => {
+      granting ??= grant().finally(() => (granting = undefined));
+    }, deps.config.chargingGrantSeconds * 1000);
+    grantTimer.unref();
+    // At start too: a period may have begun while no server ran.
+    granting = grant().finally(() => (granting = undefined));
+  }
   return {
     async stop() {
       clearInterval(timer);
       if (sweepTimer !== undefined) clearInterval(sweepTimer);
+      if (grantTimer !== undefined) clearInterval(grantTimer);
+      stopGrants.abort();
       await sweeping;
+      await granting;
       await dispatcher?.stop();
     },
   };

@@ -87,6 +87,8 @@ async function startServer(dir: string): Promise<{ child: ChildProcess; port: nu
       TOLLGATE_NCHF_PORT: '0',
       TOLLGATE_CHARGING_VALIDITY_SECONDS: '2',
       TOLLGATE_CHARGING_SWEEP_SECONDS: '1',
+      // The subscribers' plan has allowances; without grants every byte is charged to money.
+      TOLLGATE_CHARGING_GRANT_SECONDS: '0',
       TOLLGATE_WEBHOOKS_ENABLED: 'false',
     }),
     stdio: ['ignore', 'pipe', 'pipe'],
