@@ -23,6 +23,7 @@ import { startNchf } from './nchf.js';
 import type { NchfServer } from '../protocols/nchf/index.js';
 import {
   gyCreditControlHandler,
+  gyReAuthorizer,
   startDiameterServer,
   type DiameterServer,
 } from '../protocols/diameter/index.js';
@@ -65,8 +66,9 @@ async function startRadius(app: App, registry: Registry): Promise<RadiusAccounti
 
 /**
  * Starts the Diameter Gy/Ro server of the configuration over the process's charging engine,
- * charging the subscribers of TOLLGATE_DIAMETER_TENANT. Fails (and the process does not start)
- * when the tenant does not exist or the port cannot be bound.
+ * charging the subscribers of TOLLGATE_DIAMETER_TENANT, and re-authorising (RAR) its sessions
+ * that ran out when a credit reaches their account. Fails (and the process does not start) when
+ * the tenant does not exist or the port cannot be bound.
  */
 async function startDiameter(app: App): Promise<DiameterServer> {
   const config = app.config;
@@ -76,15 +78,30 @@ async function startDiameter(app: App): Promise<DiameterServer> {
       field: 'TOLLGATE_DIAMETER_TENANT',
     });
   }
-  return startDiameterServer({
+  const logger = app.logger.child({ component: 'diameter' });
+  const server = await startDiameterServer({
     host: config.diameterHost,
     port: config.diameterPort,
     originHost: config.diameterOriginHost,
     originRealm: config.diameterOriginRealm,
     creditControl: gyCreditControlHandler({ engine: app.charging, tenantId: tenant.id, clock: app.clock }),
     clock: app.clock,
-    logger: app.logger.child({ component: 'diameter' }),
+    logger,
   });
+  // A credit for an account whose sessions ran out: a RAR to each Diameter session's client, so
+  // it asks for quota again now rather than at its next trigger.
+  const reAuthorizer = gyReAuthorizer({ server, tenantId: tenant.id, logger });
+  const unsubscribe = app.charging.onStarvedSessionsCredited((event) =>
+    reAuthorizer.starvedSessionsCredited(event),
+  );
+  return {
+    ...server,
+    close: async () => {
+      unsubscribe();
+      reAuthorizer.close();
+      await server.close();
+    },
+  };
 }
 
 export async function serve(config: Config, out: Output): Promise<void> {

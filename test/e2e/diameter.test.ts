@@ -1,14 +1,16 @@
 /**
  * End-to-end: `tollgate serve --demo` with the Diameter Gy/Ro server on an ephemeral port (read
- * from the banner), driven over TCP by the Diameter test client. The demo opens no prepaid
- * balances, so Clara's data session is refused for credit (4012) end to end; capabilities
- * exchange, watchdog and disconnect work, and the server stops cleanly on SIGTERM.
+ * from the banner), driven over TCP by the Diameter test client. Clara (demo, postpaid) has no
+ * prepaid balance, so her data session is refused for credit (4012) end to end; a balance opened
+ * and topped up through the API then reaches the starved session, and the server sends the client
+ * a RAR for it; the CCR-U that follows gets quota. Capabilities exchange, watchdog and disconnect
+ * work, and the server stops cleanly on SIGTERM.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { connectDiameterClient } from '../../src/protocols/diameter/client.js';
-import { numberValue } from '../../src/protocols/diameter/codec.js';
+import { numberValue, stringValue } from '../../src/protocols/diameter/codec.js';
 import { ResultCode } from '../../src/protocols/diameter/result-codes.js';
 import { BIN, children, cleanUpAfterTests, envFor, freshDir } from './harness.js';
 
@@ -17,7 +19,7 @@ const STARTUP_TIMEOUT_MS = 30_000;
 cleanUpAfterTests();
 
 describe('e2e: tollgate serve with Diameter Gy/Ro', () => {
-  it('answers CER, DWR and a CCR-I/U/T session for a demo subscriber without balance (4012)', async () => {
+  it('answers CER, DWR and a CCR-I/U/T session; a top-up of the starved session sends a RAR', async () => {
     const dir = freshDir();
     const child = spawn(process.execPath, [BIN, 'serve', '--demo', '--port', '0'], {
       cwd: dir,
@@ -59,6 +61,30 @@ describe('e2e: tollgate serve with Diameter Gy/Ro', () => {
         stderr,
       );
     assert.ok(banner, `no Diameter line in the banner:\n${stderr}`);
+    const apiBase = /^\s*API\s+(http:\/\/\S+)\/v1$/m.exec(stderr)?.[1];
+    const adminKey = /Demo admin key \(tenant "demo"\): (\S+)/.exec(stderr)?.[1];
+    assert.ok(
+      apiBase !== undefined && adminKey !== undefined,
+      `no API URL or demo key in the banner:\n${stderr}`,
+    );
+    const api = async (
+      method: string,
+      path: string,
+      body?: unknown,
+    ): Promise<{ status: number; body: unknown }> => {
+      const response = await fetch(`${apiBase}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${adminKey}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return {
+        status: response.status,
+        body: await response.json(),
+      };
+    };
 
     const client = await connectDiameterClient({
       port: Number(banner[1]),
@@ -92,11 +118,51 @@ describe('e2e: tollgate serve with Diameter Gy/Ro', () => {
         services: [{ ratingGroup: 10, requested: {}, used: [{ totalOctets: 0n }] }],
       });
       assert.equal(update.resultCode, ResultCode.DIAMETER_CREDIT_LIMIT_REACHED);
+      assert.equal(client.reAuthRequests.length, 0);
+
+      // A balance for Clara's account, opened and topped up through the API: the credit reaches
+      // the starved session and the server sends its client a RAR for rating group 10.
+      const accounts = await api(
+        'GET',
+        `/tmf-api/accountManagement/v4/billingAccount?name=${encodeURIComponent('Clara Weber')}`,
+      );
+      assert.equal(accounts.status, 200, JSON.stringify(accounts.body));
+      const opened = await api('POST', '/v1/charging/balances', {
+        ownerKind: 'account',
+        ownerId: (accounts.body as Array<{ id: string }>)[0]!.id,
+        unitOfMeasure: 'money',
+      });
+      assert.equal(opened.status, 201, JSON.stringify(opened.body));
+      const topUp = await api('POST', '/tmf-api/prepayBalanceManagement/v4/topupBalance', {
+        bucket: { id: (opened.body as { id: string }).id },
+        amount: { amount: '5.00', units: 'EUR' },
+        paymentReference: 'e2e-diameter-topup',
+      });
+      assert.equal(topUp.status, 201, JSON.stringify(topUp.body));
+      for (let waited = 0; client.reAuthRequests.length === 0 && waited < 5_000; waited += 20) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.equal(client.reAuthRequests.length, 1, `no RAR after the top-up:\n${stderr}`);
+      const rar = client.reAuthRequests[0]!;
+      assert.equal(stringValue(rar, 'Session-Id'), session.sessionId);
+      assert.equal(stringValue(rar, 'Destination-Host'), 'pgw.e2e.test');
+      assert.equal(numberValue(rar, 'Re-Auth-Request-Type'), 0);
+      assert.equal(numberValue(rar, 'Rating-Group'), 10);
+
+      // As RFC 4006 section 5.5 asks, the client re-authorises with a CCR-U, which now gets quota.
+      const reauthorised = await client.creditControl({
+        ...session,
+        requestType: 'UPDATE',
+        requestNumber: 2,
+        services: [{ ratingGroup: 10, requested: {}, used: [{ totalOctets: 0n }] }],
+      });
+      assert.equal(reauthorised.resultCode, ResultCode.DIAMETER_SUCCESS);
+      assert.ok((reauthorised.services[0]?.granted?.totalOctets ?? 0n) > 0n);
 
       const terminate = await client.creditControl({
         ...session,
         requestType: 'TERMINATE',
-        requestNumber: 2,
+        requestNumber: 3,
         services: [{ ratingGroup: 10, used: [{ totalOctets: 0n }] }],
       });
       assert.equal(terminate.resultCode, ResultCode.DIAMETER_SUCCESS);

@@ -16,7 +16,12 @@ import {
   stringValue,
   type DiameterMessage,
 } from './codec.js';
-import type { CreditControlAnswer, CreditControlRequest } from './credit-control.js';
+import {
+  buildCreditControlRequest,
+  parseCreditControlAnswer,
+  type CreditControlAnswer,
+  type CreditControlRequest,
+} from './credit-control.js';
 import { ResultCode } from './result-codes.js';
 import {
   startDiameterServer,
@@ -604,3 +609,214 @@ describe('diameter server: re-auth', () => {
     assert.equal((await peer.next())!.commandCode, 258, 'the RAR did reach the peer');
   });
 });
+
+describe('diameter server: re-authorising a session', () => {
+  const sessionOf = (sessionId: string, requestType: 'INITIAL' | 'UPDATE' | 'TERMINATE' = 'INITIAL') => ({
+    ...CCR,
+    sessionId,
+    requestType,
+    requestNumber: { INITIAL: 0, UPDATE: 1, TERMINATE: 2 }[requestType],
+  });
+
+  it('sends the RAR to the peer the session came from and matches each RAA to its RAR', async () => {
+    const server = await startServer();
+    // Pipelined RARs answered out of order: the slow one is sent first and answered last.
+    const a = await client(server, { originHost: 'pgw-a.operator.test', originRealm: 'a.operator.test' });
+    const b = await client(server, {
+      originHost: 'pgw-b.operator.test',
+      originRealm: 'b.operator.test',
+      onReAuthRequest: async (rar) => {
+        if (stringValue(rar, 'Session-Id') !== 'b;slow') return ResultCode.DIAMETER_SUCCESS;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return ResultCode.DIAMETER_LIMITED_SUCCESS;
+      },
+    });
+    await a.creditControl(sessionOf('a;1'));
+    await b.creditControl(sessionOf('b;slow'));
+    await b.creditControl(sessionOf('b;fast', 'INITIAL'));
+    assert.deepEqual(server.sessionRoute('b;fast'), {
+      peer: 'pgw-b.operator.test',
+      destinationHost: 'pgw-b.operator.test',
+      destinationRealm: 'b.operator.test',
+      multipleServices: true,
+    });
+
+    const [slow, fast] = await Promise.all([
+      server.reAuthorizeSession('b;slow', { ratingGroup: 10 }),
+      server.reAuthorizeSession('b;fast', { ratingGroup: 20 }),
+    ]);
+    assert.equal(slow?.sessionId, 'b;slow');
+    assert.equal(slow?.resultCode, ResultCode.DIAMETER_LIMITED_SUCCESS);
+    assert.equal(fast?.sessionId, 'b;fast');
+    assert.equal(fast?.resultCode, ResultCode.DIAMETER_SUCCESS);
+    assert.equal(a.reAuthRequests.length, 0, 'nothing to the other peer');
+    assert.equal(b.reAuthRequests.length, 2);
+    const rar = b.reAuthRequests.find((m) => stringValue(m, 'Session-Id') === 'b;slow')!;
+    assert.equal(rar.commandCode, 258);
+    assert.equal(rar.applicationId, 4);
+    assert.equal(rar.flags & CommandFlag.Request, CommandFlag.Request);
+    assert.equal(stringValue(rar, 'Origin-Host'), SERVER_HOST);
+    assert.equal(stringValue(rar, 'Origin-Realm'), SERVER_REALM);
+    assert.equal(stringValue(rar, 'Destination-Host'), 'pgw-b.operator.test');
+    assert.equal(stringValue(rar, 'Destination-Realm'), 'b.operator.test');
+    assert.equal(numberValue(rar, 'Auth-Application-Id'), 4);
+    assert.equal(numberValue(rar, 'Re-Auth-Request-Type'), 0, 'AUTHORIZE_ONLY');
+    assert.deepEqual(
+      findAvps(rar, 'Rating-Group').map((x) => x.value),
+      [10],
+    );
+    assert.equal(server.counters().reAuthRequests, 2);
+    assert.equal(server.counters().reAuthAnswers, 2);
+  });
+
+  it('sends nothing for a session it does not know, that terminated, or that failed for good', async () => {
+    const calls: Call[] = [];
+    const granting = grantingHandler(calls);
+    const server = await startServer({
+      creditControl: {
+        creditControl: (request, peer) =>
+          request.sessionId === 'unknown-user'
+            ? Promise.resolve({ resultCode: ResultCode.DIAMETER_USER_UNKNOWN })
+            : granting.creditControl(request, peer),
+      },
+    });
+    const c = await client(server);
+    await c.creditControl(sessionOf('ended'));
+    await c.creditControl(sessionOf('ended', 'TERMINATE'));
+    assert.equal((await c.creditControl(sessionOf('unknown-user'))).resultCode, 5030);
+    await c.creditControl({ ...sessionOf('event'), requestType: 'EVENT' });
+    for (const sessionId of ['never-seen', 'ended', 'unknown-user', 'event']) {
+      assert.equal(server.sessionRoute(sessionId), undefined, sessionId);
+      assert.equal(await server.reAuthorizeSession(sessionId, { ratingGroup: 10 }), undefined, sessionId);
+    }
+    assert.equal(c.reAuthRequests.length, 0);
+    assert.equal(server.counters().reAuthRequests, 0);
+    assert.equal(server.counters().sessionRoutes, 0);
+  });
+
+  it('answers through a relay agent: over its connection, to the client behind it', async () => {
+    const server = await startServer();
+    const relay = await client(server, { originHost: 'dra.operator.test', originRealm: 'operator.test' });
+    const ccr = buildCreditControlRequest(
+      {
+        ...sessionOf('far;1'),
+        originHost: 'pgw.far.test',
+        originRealm: 'far.test',
+        destinationRealm: SERVER_REALM,
+      },
+      { hopByHopId: 0, endToEndId: 77 },
+    );
+    const { hopByHopId: _hop, ...withoutHop } = ccr;
+    assert.equal(parseCreditControlAnswer(await relay.request(withoutHop)).resultCode, 2001);
+    const answer = await server.reAuthorizeSession('far;1', { ratingGroup: 10 });
+    assert.equal(answer?.resultCode, ResultCode.DIAMETER_SUCCESS);
+    const rar = relay.reAuthRequests[0]!;
+    assert.equal(stringValue(rar, 'Destination-Host'), 'pgw.far.test');
+    assert.equal(stringValue(rar, 'Destination-Realm'), 'far.test');
+  });
+
+  it('re-authorises the whole session of a single-service client (no Rating-Group)', async () => {
+    const server = await startServer();
+    const c = await client(server);
+    await c.creditControl({ ...sessionOf('single'), services: [], requested: {} });
+    assert.equal(server.sessionRoute('single')?.multipleServices, false);
+    await server.reAuthorizeSession('single', { ratingGroup: 10 });
+    assert.equal(findAvps(c.reAuthRequests[0]!, 'Rating-Group').length, 0);
+  });
+
+  it('forgets a session the client answers 5002 DIAMETER_UNKNOWN_SESSION_ID for', async () => {
+    const server = await startServer();
+    const c = await client(server, { onReAuthRequest: () => ResultCode.DIAMETER_UNKNOWN_SESSION_ID });
+    await c.creditControl(sessionOf('gone'));
+    assert.equal((await server.reAuthorizeSession('gone'))?.resultCode, 5002);
+    assert.equal(server.sessionRoute('gone'), undefined);
+    assert.equal(await server.reAuthorizeSession('gone'), undefined);
+    assert.equal(c.reAuthRequests.length, 1);
+  });
+
+  it('reaches a peer over its new connection after it reconnected', async () => {
+    const server = await startServer();
+    const first = await client(server);
+    await first.creditControl(sessionOf('s;1'));
+    first.close();
+    await first.closed;
+    const second = await client(server);
+    assert.equal((await server.reAuthorizeSession('s;1'))?.resultCode, ResultCode.DIAMETER_SUCCESS);
+    assert.equal(second.reAuthRequests.length, 1);
+  });
+
+  it('rejects when the peer is gone, and times out a RAR the peer never answers', async () => {
+    const server = await startServer({ requestTimeoutMs: 50 });
+    const gone = await client(server, { originHost: 'gone.operator.test' });
+    await gone.creditControl(sessionOf('gone;1'));
+    gone.close();
+    await gone.closed;
+    await waitFor(() => server.peers().length === 0);
+    await assert.rejects(
+      server.reAuthorizeSession('gone;1'),
+      (error: unknown) => isTollgateError(error) && error.code === 'diameter.peer_not_connected',
+    );
+
+    const peer = await rawPeer(server);
+    peer.socket.write(cer());
+    await peer.next();
+    peer.socket.write(
+      encodeMessage(
+        buildCreditControlRequest(
+          {
+            ...sessionOf('raw;1'),
+            originHost: 'raw.operator.test',
+            originRealm: 'operator.test',
+            destinationRealm: SERVER_REALM,
+          },
+          { hopByHopId: 5, endToEndId: 5 },
+        ),
+      ),
+    );
+    assert.equal((await peer.next())!.commandCode, 272);
+    await assert.rejects(
+      server.reAuthorizeSession('raw;1'),
+      (error: unknown) => isTollgateError(error) && error.code === 'diameter.request_timeout',
+    );
+  });
+
+  it('keeps at most sessionRouteCapacity sessions, and each until capacity / 2 others were heard from', async () => {
+    const capacity = 6;
+    const server = await startServer({ sessionRouteCapacity: capacity });
+    const c = await client(server);
+    // Per session still open: the sessions heard from since it was last.
+    const othersSince = new Map<string, Set<string>>();
+    let forgotten = 0;
+    // A fixed pseudo-random walk over ten sessions: new ones, updates, terminations.
+    let seed = 7;
+    for (let step = 0; step < 80; step++) {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      const sessionId = `s${(seed >>> 8) % 10}`;
+      const terminate = (seed >>> 4) % 9 === 0;
+      const requestType = terminate ? 'TERMINATE' : othersSince.has(sessionId) ? 'UPDATE' : 'INITIAL';
+      await c.creditControl({ ...sessionOf(sessionId, requestType), requestNumber: step });
+      for (const [other, heard] of othersSince) if (other !== sessionId) heard.add(sessionId);
+      if (terminate) othersSince.delete(sessionId);
+      else othersSince.set(sessionId, new Set());
+
+      assert.ok(server.counters().sessionRoutes <= capacity, `step ${step}: at most ${capacity}`);
+      for (let n = 0; n < 10; n++) {
+        const id = `s${n}`;
+        const heard = othersSince.get(id);
+        const known = server.sessionRoute(id) !== undefined;
+        if (heard === undefined) assert.equal(known, false, `step ${step}: ${id} terminated or never seen`);
+        else if (heard.size < capacity / 2) assert.equal(known, true, `step ${step}: ${id} is recent`);
+        else if (!known) forgotten += 1;
+      }
+    }
+    assert.ok(forgotten > 0, 'the walk made the server forget some sessions');
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 2_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -32,6 +32,12 @@
  * key leaves out the Hop-by-Hop Identifier on purpose: a retransmission after failover arrives on
  * another connection with a new one (RFC 6733 section 5.5.4); the cached answer is re-stamped with
  * the new Hop-by-Hop Identifier.
+ *
+ * Re-authorisation (RFC 4006 section 5.5): the server remembers, per Session-Id, the peer whose
+ * connection carried the session's last CCR and the CCR's Origin-Host/Realm (the client, which a
+ * relay agent may stand in front of), so `reAuthorizeSession` can send a RAR back the way the
+ * session came. A TERMINATE forgets the session; at most `sessionRouteCapacity` sessions are kept,
+ * those not heard from for longest forgotten first (see SessionRoutes).
  */
 import { createServer, isIPv6, type Server, type Socket } from 'node:net';
 import { systemClock, type Clock } from '../../kernel/clock.js';
@@ -79,6 +85,7 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 const DEFAULT_ANSWER_CACHE_SIZE = 10_000;
 const DEFAULT_MAX_IN_FLIGHT = 10_000;
 const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
+const DEFAULT_SESSION_ROUTE_CAPACITY = 1_000_000;
 
 /** What the server learned about a peer from its CER. */
 export interface PeerInfo {
@@ -136,7 +143,32 @@ export interface DiameterServerOptions {
   readonly answerCacheSize?: number;
   /** CCRs handled at once per connection; beyond it the answer is 3004 DIAMETER_TOO_BUSY. */
   readonly maxInFlightPerConnection?: number;
+  /**
+   * Sessions whose route (peer, Origin-Host/Realm) is remembered for re-authorisation; 1 000 000
+   * by default (about 100 bytes each); 0 turns the memory, and so `reAuthorizeSession`, off.
+   */
+  readonly sessionRouteCapacity?: number;
 }
+
+/** Where a RAR for a session goes: learned from the session's last CCR. */
+export interface SessionRoute {
+  /** The Origin-Host of the peer (from its CER) whose connection carried the CCR. */
+  readonly peer: string;
+  /** The CCR's Origin-Host and Origin-Realm: the RAR's Destination-Host and Destination-Realm. */
+  readonly destinationHost: string;
+  readonly destinationRealm: string;
+  /**
+   * The CCRs carried Multiple-Services-Credit-Control, so the client knows rating groups. A
+   * single-service client is re-authorised for its whole session (no Rating-Group in the RAR).
+   */
+  readonly multipleServices: boolean;
+}
+
+/** What the RAR of `reAuthorizeSession` carries besides the fixed AVPs. */
+export type SessionReAuthRequest = Omit<
+  ReAuthRequestInit,
+  'sessionId' | 'originHost' | 'originRealm' | 'destinationHost' | 'destinationRealm'
+>;
 
 export interface DiameterServerCounters {
   readonly connections: number;
@@ -147,6 +179,10 @@ export interface DiameterServerCounters {
   readonly handlerFailures: number;
   readonly decodeErrors: number;
   readonly tooBusy: number;
+  /** Sessions whose route is remembered now. */
+  readonly sessionRoutes: number;
+  readonly reAuthRequests: number;
+  readonly reAuthAnswers: number;
 }
 
 export interface DiameterServer {
@@ -155,13 +191,32 @@ export interface DiameterServer {
   /** Peers that completed the capabilities exchange. */
   peers(): PeerInfo[];
   /**
-   * Sends a RAR to the connected peer `originHost` and resolves with its RAA. Rejects with
-   * diameter.peer_not_connected, diameter.request_timeout or diameter.connection_closed.
+   * Sends a RAR to the connected peer `originHost` and resolves with its RAA. Destination-Host and
+   * Destination-Realm are the peer's unless given (a client behind a relay agent). Rejects with
+   * diameter.peer_not_connected, diameter.request_timeout, diameter.connection_closed or
+   * diameter.invalid_answer.
    */
   sendReAuthRequest(
     originHost: string,
-    request: Omit<ReAuthRequestInit, 'originHost' | 'originRealm' | 'destinationHost' | 'destinationRealm'>,
+    request: Omit<
+      ReAuthRequestInit,
+      'originHost' | 'originRealm' | 'destinationHost' | 'destinationRealm'
+    > & {
+      readonly destinationHost?: string;
+      readonly destinationRealm?: string;
+    },
   ): Promise<ReAuthAnswer>;
+  /**
+   * Sends a RAR (Re-Auth-Request-Type AUTHORIZE_ONLY) for a session to the peer whose connection
+   * carried its last CCR, with the CCR's Origin-Host/Realm as Destination-Host/Realm, and
+   * resolves with the RAA. Resolves with undefined, sending nothing, when no route is known for
+   * the session (never seen here, terminated, or forgotten). The Rating-Group is left out for a
+   * session of a single-service client. An RAA of 5002 DIAMETER_UNKNOWN_SESSION_ID forgets the
+   * session. Rejects as `sendReAuthRequest` does.
+   */
+  reAuthorizeSession(sessionId: string, request?: SessionReAuthRequest): Promise<ReAuthAnswer | undefined>;
+  /** The route remembered for a session, if any. */
+  sessionRoute(sessionId: string): SessionRoute | undefined;
   counters(): DiameterServerCounters;
   /**
    * Stops accepting connections, sends DPR (Disconnect-Cause REBOOTING) to every open peer, waits
@@ -181,6 +236,8 @@ interface PeerConnection {
   readonly tasks: Set<Promise<void>>;
   timer: NodeJS.Timeout | undefined;
   watchdogOutstanding: boolean;
+  /** The route of this connection's last routed CCR, shared by the sessions it fits. */
+  lastRoute: SessionRoute | undefined;
 }
 
 /** Binds the socket and starts serving; resolves once listening. */
@@ -197,6 +254,9 @@ export async function startDiameterServer(options: DiameterServerOptions): Promi
   const answerCacheSize = options.answerCacheSize ?? DEFAULT_ANSWER_CACHE_SIZE;
   const maxInFlight = options.maxInFlightPerConnection ?? DEFAULT_MAX_IN_FLIGHT;
   const maxMessageLength = options.maxMessageLength ?? DEFAULT_MAX_MESSAGE_LENGTH;
+  const routes = new SessionRoutes(
+    Math.max(options.sessionRouteCapacity ?? DEFAULT_SESSION_ROUTE_CAPACITY, 0),
+  );
   if (options.originHost === '' || options.originRealm === '') {
     throw fail(DiameterErrors.invalid_config, 'the Diameter server needs an Origin-Host and an Origin-Realm');
   }
@@ -213,6 +273,8 @@ export async function startDiameterServer(options: DiameterServerOptions): Promi
     handlerFailures: 0,
     decodeErrors: 0,
     tooBusy: 0,
+    reAuthRequests: 0,
+    reAuthAnswers: 0,
   };
   const connections = new Set<PeerConnection>();
   const byOriginHost = new Map<string, PeerConnection>();
@@ -281,6 +343,7 @@ export async function startDiameterServer(options: DiameterServerOptions): Promi
       tasks: new Set(),
       timer: undefined,
       watchdogOutstanding: false,
+      lastRoute: undefined,
     };
     connections.add(entry);
     entry.timer = setTimeout(() => {
@@ -590,6 +653,10 @@ export async function startDiameterServer(options: DiameterServerOptions): Promi
       }
       return;
     }
+    // The route is learned before the handler runs: a credit that lands while the CCR is being
+    // answered may already ask to re-authorise the session.
+    if (request.requestType === 'TERMINATE') routes.forget(request.sessionId);
+    else if (request.requestType !== 'EVENT') routes.remember(request.sessionId, routeOf(entry, request));
     const cacheKey =
       answerCacheSize > 0
         ? `${request.originHost}\n${request.sessionId}\n${request.requestNumber}\n${request.endToEndId}`
@@ -623,6 +690,9 @@ export async function startDiameterServer(options: DiameterServerOptions): Promi
         );
         answer = { resultCode: ResultCode.DIAMETER_UNABLE_TO_COMPLY };
       }
+      // A permanent failure ends the session at the client (RFC 4006 section 9: a rejected CCR
+      // should cause the session to be terminated); there is nothing left to re-authorise.
+      if (answer.resultCode >= 5000 && answer.resultCode < 6000) routes.forget(request.sessionId);
       try {
         bytes = encodeMessage(buildCreditControlAnswer(request, answer, local));
       } catch (error) {
@@ -650,34 +720,78 @@ export async function startDiameterServer(options: DiameterServerOptions): Promi
     if (entry.state === 'closing' && entry.inFlight === 0) entry.connection.end();
   }
 
+  /** The route of a CCR that came over `entry`; one object per connection while CCRs agree. */
+  function routeOf(entry: PeerConnection, request: CreditControlRequest): SessionRoute {
+    const multipleServices = request.services.length > 0;
+    const last = entry.lastRoute;
+    if (
+      last !== undefined &&
+      last.destinationHost === request.originHost &&
+      last.destinationRealm === request.originRealm &&
+      last.multipleServices === multipleServices
+    ) {
+      return last;
+    }
+    entry.lastRoute = {
+      peer: entry.peer!.originHost,
+      destinationHost: request.originHost,
+      destinationRealm: request.originRealm,
+      multipleServices,
+    };
+    return entry.lastRoute;
+  }
+
+  async function sendReAuthRequest(
+    originHost: string,
+    init: Parameters<DiameterServer['sendReAuthRequest']>[1],
+  ): Promise<ReAuthAnswer> {
+    const entry = byOriginHost.get(originHost);
+    if (entry === undefined || entry.state !== 'open' || entry.peer === undefined) {
+      throw fail(DiameterErrors.peer_not_connected, `no open Diameter connection to ${originHost}`);
+    }
+    const message = buildReAuthRequest(
+      {
+        ...init,
+        originHost: local.originHost,
+        originRealm: local.originRealm,
+        destinationHost: init.destinationHost ?? entry.peer.originHost,
+        destinationRealm: init.destinationRealm ?? entry.peer.originRealm,
+      },
+      { hopByHopId: 0, endToEndId: 0 },
+    );
+    const { hopByHopId: _hop, endToEndId: _end, ...withoutIds } = message;
+    counts.reAuthRequests += 1;
+    const answer = await entry.connection.request(withoutIds);
+    counts.reAuthAnswers += 1;
+    try {
+      return parseReAuthAnswer(answer);
+    } catch (error) {
+      throw fail(DiameterErrors.invalid_answer, errorText(error), { cause: error });
+    }
+  }
+
   let closed: Promise<void> | undefined;
   return {
     address,
     peers: () => [...byOriginHost.values()].map((entry) => entry.peer!),
-    counters: () => ({ ...counts, openPeers: byOriginHost.size }),
-    async sendReAuthRequest(originHost, init) {
-      const entry = byOriginHost.get(originHost);
-      if (entry === undefined || entry.state !== 'open' || entry.peer === undefined) {
-        throw fail(DiameterErrors.peer_not_connected, `no open Diameter connection to ${originHost}`);
-      }
-      const message = buildReAuthRequest(
-        {
-          ...init,
-          originHost: local.originHost,
-          originRealm: local.originRealm,
-          destinationHost: entry.peer.originHost,
-          destinationRealm: entry.peer.originRealm,
-        },
-        { hopByHopId: 0, endToEndId: 0 },
-      );
-      const { hopByHopId: _hop, endToEndId: _end, ...withoutIds } = message;
-      const answer = await entry.connection.request(withoutIds);
-      try {
-        return parseReAuthAnswer(answer);
-      } catch (error) {
-        throw fail(DiameterErrors.invalid_answer, errorText(error), { cause: error });
-      }
+    counters: () => ({ ...counts, openPeers: byOriginHost.size, sessionRoutes: routes.size }),
+    sendReAuthRequest,
+    async reAuthorizeSession(sessionId, request = {}) {
+      const route = routes.get(sessionId);
+      if (route === undefined) return undefined;
+      const { ratingGroup, ...rest } = request;
+      const answer = await sendReAuthRequest(route.peer, {
+        ...rest,
+        // RFC 4006 section 10.2: at most one Rating-Group; a client that never sent MSCC knows none.
+        ...(ratingGroup !== undefined && route.multipleServices ? { ratingGroup } : {}),
+        sessionId,
+        destinationHost: route.destinationHost,
+        destinationRealm: route.destinationRealm,
+      });
+      if (answer.resultCode === ResultCode.DIAMETER_UNKNOWN_SESSION_ID) routes.forget(sessionId);
+      return answer;
     },
+    sessionRoute: (sessionId) => routes.get(sessionId),
     close(): Promise<void> {
       closed ??= (async () => {
         closing = true;
@@ -714,6 +828,50 @@ export async function startDiameterServer(options: DiameterServerOptions): Promi
       return closed;
     },
   };
+}
+
+/**
+ * The routes of the sessions, at most `capacity` of them, in two generations of half that: new
+ * and re-heard sessions go into the newer one, and when it is full the older one is dropped whole
+ * and the newer one takes its place. A session is therefore kept at least until `capacity / 2`
+ * other sessions have been heard from since it was, and a CCR of a session whose route is already
+ * in the newer generation costs one lookup. (An exact LRU order would move every session to the
+ * back of a Map on each CCR, a delete and a set, which costs several times a lookup on the
+ * answering path.)
+ */
+class SessionRoutes {
+  private newer = new Map<string, SessionRoute>();
+  private older = new Map<string, SessionRoute>();
+  private readonly generation: number;
+
+  constructor(capacity: number) {
+    // Two generations of ceil(capacity / 2), the newer one rolled before it reaches its size:
+    // at most 2 × ceil(capacity / 2) - 1 <= capacity routes.
+    this.generation = Math.ceil(capacity / 2);
+  }
+
+  get size(): number {
+    return this.newer.size + this.older.size;
+  }
+
+  get(sessionId: string): SessionRoute | undefined {
+    return this.newer.get(sessionId) ?? this.older.get(sessionId);
+  }
+
+  remember(sessionId: string, route: SessionRoute): void {
+    if (this.generation === 0 || this.newer.get(sessionId) === route) return;
+    this.older.delete(sessionId);
+    this.newer.set(sessionId, route);
+    if (this.newer.size >= this.generation) {
+      this.older = this.newer;
+      this.newer = new Map();
+    }
+  }
+
+  forget(sessionId: string): void {
+    this.newer.delete(sessionId);
+    this.older.delete(sessionId);
+  }
 }
 
 function isCreditControl(header: DiameterHeader): boolean {
