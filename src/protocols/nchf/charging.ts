@@ -17,13 +17,30 @@
  *   (serviceSpecificUnits);
  * - requestedUnit asks for a grant (its value, or the policy's default when it names none);
  *   usedUnitContainer reports usage (the containers are summed); release ends the session.
+ *
+ * One-time events (a create with oneTimeEvent: true) keep no session. Like the Diameter adapter's
+ * direct debit (protocols/diameter/gy.ts), each is two engine requests of a derived session
+ * `${ref}#event`: request 0 reserves, request 1 commits and terminates, so nothing stays held and
+ * a repeated create replays both instead of charging again:
+ * - IEC (immediate event charging): request 0 reserves the requested units; request 1 commits
+ *   exactly the units granted, for full grants only (less than asked is QUOTA_LIMIT_REACHED and
+ *   nothing is charged). The answer's grantedUnit is what was debited;
+ * - PEC (post event charging): the service was delivered, so request 0 reserves the used units and
+ *   request 1 commits all of them: what the balances cannot pay is not charged (the engine's rule
+ *   for usage beyond a grant: `unchargedUnits` on the reservation) and the rating group is answered
+ *   QUOTA_LIMIT_REACHED.
+ * The event's reference is derived from (consumer, subscriber, chargingId, invocationSequenceNumber),
+ * or without a chargingId from the whole request, so a create sent again finds the same event; it
+ * names no session, and an update or release of it is answered 404 CONTEXT_NOT_FOUND. A repeat
+ * that comes after the engine forgot the ended event session is refused (CHARGING_FAILED), never
+ * charged again.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { msFromInstant, parseInstant } from '../../kernel/clock.js';
 import type { BaseUnit } from '../../kernel/quantity.js';
 import type { Principal } from '../../access/index.js';
 import type { IdentityType } from '../../customers/index.js';
-import type { ChargingOutcome, RatingGroupOutcome } from '../../charging/index.js';
+import { latestReservation, type ChargingOutcome, type RatingGroupOutcome } from '../../charging/index.js';
 import {
   UNIT_OF_SERVICE,
   type ChargingEngine,
@@ -53,6 +70,14 @@ export function engineChargingHandler(engine: ChargingEngine): ConvergedCharging
           'USER_UNKNOWN',
           `subscriberIdentifier: ${request.subscriberIdentifier ?? '(missing)'} names no subscriber this CHF can charge (imsi-, msisdn- or nai-)`,
         );
+      }
+      if (request.oneTimeEvent === true) {
+        const ref = eventReferenceOf(context.caller.tenantId, request, subscriber.identity);
+        const forgotten = await forgottenEvent(engine, context.caller.tenantId, ref);
+        if (forgotten !== undefined) return forgotten;
+        const charge = request.oneTimeEventType === 'PEC' ? postEvent : immediateEvent;
+        const answer = await charge(engine, ref, request, context, subscriber);
+        return 'ok' in answer ? answer : { ref, response: answer };
       }
       const ref = referenceOf(context.caller.tenantId, request, subscriber.identity);
       const answer = await run(engine, ref, request, context, { ...subscriber });
@@ -120,6 +145,299 @@ async function run(
     multipleUnitInformation: outcome.items.map((item) => unitInformation(item, service, atMs)),
   };
 }
+
+// ---- One-time events ----------------------------------------------------------------------------
+
+/** The engine session of a one-time event: never the reference itself, which names no session. */
+function eventSessionOf(ref: string): string {
+  return `${ref}#event`;
+}
+
+/**
+ * An event the engine stored as ended but no longer keeps in memory (its session had ended more
+ * than ChargingEngineOptions.endedSessionMemoryMs, one hour by default, before its account was
+ * loaded) would look new to request 0 and be charged again. It is refused instead: its first answer
+ * is not kept, and charging twice is the worse error.
+ */
+async function forgottenEvent(
+  engine: ChargingEngine,
+  tenantId: string,
+  ref: string,
+): Promise<ChargingFailure | undefined> {
+  const sessionId = eventSessionOf(ref);
+  const known = await engine.findSession(tenantId, sessionId);
+  if (known === undefined || !known.terminated) return undefined;
+  if ((await engine.accountState(tenantId, known.accountId)).sessions.has(sessionId)) return undefined;
+  return chargingFailure(
+    'CHARGING_FAILED',
+    `event ${ref} was charged already, longer ago than this CHF keeps its answer: it is not charged again`,
+  );
+}
+
+/**
+ * IEC: reserve the units asked (request 0), then commit exactly the units granted in full and end
+ * the session (request 1). A rating group granted less than asked is answered QUOTA_LIMIT_REACHED
+ * and charged nothing; the end of the session releases its hold.
+ */
+async function immediateEvent(
+  engine: ChargingEngine,
+  ref: string,
+  request: ChargingDataRequest,
+  context: ChargingRequestContext<Principal>,
+  subscriber: Subscriber,
+): Promise<ChargingDataResponse | ChargingFailure> {
+  const service = serviceOf(request);
+  const atMs = instantMs(request.invocationTimeStamp) ?? context.receivedMs;
+  const tenantId = context.caller.tenantId;
+  const sessionId = eventSessionOf(ref);
+  // An event asks for the units it is about to deliver: its requestedUnit, else the units it
+  // names as used, else the policy's default (one message for an SMS).
+  const wanted = (request.multipleUnitUsage ?? []).map((usage): OnlineItem => {
+    const { usedUnits, requestedUnits, ...rest } = itemOf(usage, service, request);
+    const units = requestedUnits ?? (usedUnits !== undefined && usedUnits > 0n ? usedUnits : 'default');
+    return { ...rest, requestedUnits: units };
+  });
+  const reserve = await engine.charge({
+    tenantId,
+    sessionId,
+    requestNumber: 0,
+    ...subscriber,
+    atMs,
+    protocol: 'nchf',
+    items: wanted,
+  });
+  // A repeated event finds its session past request 0 (the engine replays only a session's last
+  // request): what request 0 granted is read back from the session's reservations instead.
+  let granted: readonly RatingGroupOutcome[] | undefined;
+  if (reserve.outcome.code === 'stale_request') {
+    granted = await grantsOf(engine, tenantId, sessionId, wanted);
+    if (granted === undefined) return failureOf(reserve.outcome, ref) as ChargingFailure;
+  } else {
+    const failure = failureOf(reserve.outcome, ref);
+    if (failure !== undefined) return failure;
+    granted = reserve.outcome.items;
+  }
+  // The second request is derived from the first one's grants, so a repeated event derives the
+  // same request and the engine replays it.
+  const commit = await engine.charge({
+    tenantId,
+    sessionId,
+    requestNumber: 1,
+    subscriptionId: reserve.subscriptionId as string,
+    atMs,
+    protocol: 'nchf',
+    terminate: true,
+    items: wanted.flatMap((item, index) => {
+      const outcome = granted[index] as RatingGroupOutcome;
+      if (outcome.grantCode !== 'granted') return [];
+      const { requestedUnits: _requested, ...rest } = item;
+      return [{ ...rest, usedUnits: outcome.grantedUnits }];
+    }),
+  });
+  const failure = failureOf(commit.outcome, ref);
+  if (failure !== undefined) return failure;
+  const debits = new Map(commit.outcome.items.map((item) => [item.ratingGroup, item]));
+  return {
+    invocationTimeStamp: new Date(context.receivedMs).toISOString(),
+    invocationSequenceNumber: request.invocationSequenceNumber,
+    multipleUnitInformation: granted.map((item) => {
+      if (item.grantCode === 'partially_granted') {
+        return { ratingGroup: item.ratingGroup, resultCode: 'QUOTA_LIMIT_REACHED' };
+      }
+      const debit = item.grantCode === 'granted' ? debits.get(item.ratingGroup) : undefined;
+      if (debit === undefined) return { ratingGroup: item.ratingGroup, resultCode: resultCodeOf(item) };
+      // Granted units committed at the grant's own price always fit; only a price that fails
+      // between the two requests (a catalog change) or a reservation that expired before the
+      // second one (a retry after the validity) leaves the event uncharged.
+      if (debit.commitCode !== 'committed') {
+        return {
+          ratingGroup: item.ratingGroup,
+          resultCode: debit.commitCode === 'rating_failed' ? 'RATING_FAILED' : 'END_USER_SERVICE_DENIED',
+        };
+      }
+      return {
+        ratingGroup: item.ratingGroup,
+        resultCode: 'SUCCESS',
+        grantedUnit: grantedUnitOf(debit.chargedUnits, service),
+      };
+    }),
+  };
+}
+
+/**
+ * PEC: the event was delivered; reserve the used units (request 0) and commit all of them, ending
+ * the session (request 1). Units beyond what the reservation holds are drawn like a fresh debit
+ * as far as the balances can pay (the engine's commit rule); the rest is not charged, stays on the
+ * reservation as unchargedUnits, and the rating group is answered QUOTA_LIMIT_REACHED.
+ */
+async function postEvent(
+  engine: ChargingEngine,
+  ref: string,
+  request: ChargingDataRequest,
+  context: ChargingRequestContext<Principal>,
+  subscriber: Subscriber,
+): Promise<ChargingDataResponse | ChargingFailure> {
+  const service = serviceOf(request);
+  const atMs = instantMs(request.invocationTimeStamp) ?? context.receivedMs;
+  const tenantId = context.caller.tenantId;
+  const sessionId = eventSessionOf(ref);
+  const reported = (request.multipleUnitUsage ?? []).map((usage) => itemOf(usage, service, request));
+  // A rating group that reports no units has nothing to charge (and the engine grants no 0 units).
+  const used = reported.filter((item) => item.usedUnits !== undefined && item.usedUnits > 0n);
+  const reserve = await engine.charge({
+    tenantId,
+    sessionId,
+    requestNumber: 0,
+    ...subscriber,
+    atMs,
+    protocol: 'nchf',
+    items: used.map(({ usedUnits, requestedUnits: _requested, ...rest }) => ({
+      ...rest,
+      requestedUnits: usedUnits as bigint,
+    })),
+  });
+  // On a repeated event request 0 is stale and changes nothing; request 1 is derived from the
+  // request alone, so the engine replays it.
+  const replay = reserve.outcome.code === 'stale_request';
+  if (!replay) {
+    const failure = failureOf(reserve.outcome, ref);
+    if (failure !== undefined) return failure;
+  }
+  const commit = await engine.charge({
+    tenantId,
+    sessionId,
+    requestNumber: 1,
+    subscriptionId: reserve.subscriptionId as string,
+    atMs,
+    protocol: 'nchf',
+    terminate: true,
+    items: used.map(({ requestedUnits: _requested, ...rest }) => rest),
+  });
+  const failure = failureOf(commit.outcome, ref);
+  if (failure !== undefined) return failure;
+  const grants = new Map(replay ? [] : reserve.outcome.items.map((item) => [item.ratingGroup, item]));
+  const debits = new Map(commit.outcome.items.map((item) => [item.ratingGroup, item]));
+  return {
+    invocationTimeStamp: new Date(context.receivedMs).toISOString(),
+    invocationSequenceNumber: request.invocationSequenceNumber,
+    multipleUnitInformation: reported.map((item): MultipleUnitInformation => {
+      const debit = debits.get(item.ratingGroup);
+      if (debit === undefined) return { ratingGroup: item.ratingGroup, resultCode: 'SUCCESS' };
+      switch (debit.commitCode) {
+        case 'committed':
+          return {
+            ratingGroup: item.ratingGroup,
+            resultCode: debit.unchargedUnits > 0n ? 'QUOTA_LIMIT_REACHED' : 'SUCCESS',
+          };
+        case 'rating_failed':
+          return { ratingGroup: item.ratingGroup, resultCode: 'RATING_FAILED' };
+        default: {
+          // No reservation: request 0 granted nothing (the balances could not pay a single unit,
+          // or rating failed). A repeat no longer has request 0's outcome: QUOTA_LIMIT_REACHED.
+          const grant = grants.get(item.ratingGroup);
+          return {
+            ratingGroup: item.ratingGroup,
+            resultCode:
+              grant === undefined ? 'QUOTA_LIMIT_REACHED' : (resultCodeOf(grant) ?? 'QUOTA_LIMIT_REACHED'),
+          };
+        }
+      }
+    }),
+  };
+}
+
+/**
+ * What request 0 of a one-time event granted, read back from the session's reservations (see
+ * immediateEvent). A rating group without a reservation was refused; which refusal is not kept,
+ * and it is answered QUOTA_LIMIT_REACHED.
+ */
+async function grantsOf(
+  engine: ChargingEngine,
+  tenantId: string,
+  sessionId: string,
+  items: readonly OnlineItem[],
+): Promise<RatingGroupOutcome[] | undefined> {
+  const known = await engine.findSession(tenantId, sessionId);
+  if (known === undefined) return undefined;
+  const session = (await engine.accountState(tenantId, known.accountId)).sessions.get(sessionId);
+  if (session === undefined) return undefined;
+  return items.map((item) => {
+    const reservation = latestReservation(session, item.ratingGroup);
+    const grantedUnits = reservation?.grantedUnits ?? 0n;
+    const partial = reservation !== undefined && grantedUnits < reservation.requestedUnits;
+    return {
+      ratingGroup: item.ratingGroup,
+      commitCode: undefined,
+      closedReservationId: undefined,
+      chargedUnits: 0n,
+      chargedPico: 0n,
+      releasedUnits: 0n,
+      unchargedUnits: 0n,
+      grantCode:
+        reservation === undefined ? 'quota_limit_reached' : partial ? 'partially_granted' : 'granted',
+      reservationId: reservation?.id,
+      grantedUnits,
+      finalUnits: reservation === undefined || partial,
+      expiresAtMs: reservation?.expiresAtMs ?? 0,
+    };
+  });
+}
+
+function grantedUnitOf(units: bigint, service: Service): GrantedUnit {
+  const count = Number(units);
+  switch (UNIT_OF_SERVICE[service]) {
+    case 'second':
+      return { time: count };
+    case 'byte':
+      return { totalVolume: count };
+    default:
+      return { serviceSpecificUnits: count };
+  }
+}
+
+/**
+ * The reference of a one-time event. With a chargingId (the request's own, else its PDU
+ * session's) it is derived from (consumer, subscriber, chargingId, invocationSequenceNumber);
+ * without one, from the whole request (keys sorted, retransmissionIndicator left out), since a
+ * create sent again is the same request. Two events identical in every attribute, timestamp
+ * included, are one event: a consumer that sends such events gives them a chargingId.
+ */
+function eventReferenceOf(
+  tenantId: string,
+  request: ChargingDataRequest,
+  identity: string | undefined,
+): string {
+  const chargingId = request.chargingId ?? request.pDUSessionChargingInformation?.chargingId;
+  const consumer =
+    request.nfConsumerIdentification.nFName ?? request.nfConsumerIdentification.nodeFunctionality;
+  let key: string;
+  if (chargingId !== undefined) {
+    key = `chargingId\u0000${chargingId}\u0000${request.invocationSequenceNumber}`;
+  } else {
+    const { retransmissionIndicator: _retransmission, ...content } = request as ChargingDataRequest & {
+      retransmissionIndicator?: unknown;
+    };
+    key = `request\u0000${canonicalJson(content)}`;
+  }
+  const digest = createHash('sha256')
+    .update(`${tenantId}\u0000${consumer}\u0000${identity ?? ''}\u0000event\u0000${key}`)
+    .digest('hex');
+  return `chg_${digest.slice(0, 32)}`;
+}
+
+/** JSON with every object's keys sorted, so equal requests give equal text whatever their order. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, entry]) => entry !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, entry]) => `${JSON.stringify(key)}:${canonicalJson(entry)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+// ---- Request → engine items ----------------------------------------------------------------------
 
 function itemOf(usage: MultipleUnitUsage, service: Service, request: ChargingDataRequest): OnlineItem {
   const unit = UNIT_OF_SERVICE[service];
@@ -244,13 +562,7 @@ function unitInformation(item: RatingGroupOutcome, service: Service, atMs: numbe
   } = { ratingGroup: item.ratingGroup };
   if (resultCode !== undefined) info.resultCode = resultCode;
   if (item.grantedUnits > 0n) {
-    const units = Number(item.grantedUnits);
-    info.grantedUnit =
-      UNIT_OF_SERVICE[service] === 'second'
-        ? { time: units }
-        : UNIT_OF_SERVICE[service] === 'byte'
-          ? { totalVolume: units }
-          : { serviceSpecificUnits: units };
+    info.grantedUnit = grantedUnitOf(item.grantedUnits, service);
     info.validityTime = Math.max(1, Math.floor((item.expiresAtMs - atMs) / 1000));
     if (item.finalUnits) info.finalUnitIndication = { finalUnitAction: 'TERMINATE' };
   }

@@ -319,7 +319,15 @@ export interface ChargingDataRequest {
   readonly nfConsumerIdentification: NfIdentification;
   readonly invocationTimeStamp: DateTime;
   readonly invocationSequenceNumber: Uint32;
-  /** Set on an event that is charged in one request (an SMS, an IEC top-up), without a session. */
+  /**
+   * The charging identifier correlating the charging information (TS 32.290 table 7.1), when the
+   * consumer-specific structure carries none; a one-time event's reference is derived from it.
+   */
+  readonly chargingId?: Uint32;
+  /**
+   * Set on an event that is charged in one request (an SMS, content), without a session:
+   * `oneTimeEventType` then says how (mandatory with it here).
+   */
   readonly oneTimeEvent?: boolean;
   readonly oneTimeEventType?: OneTimeEventType;
   /** Where the CHF sends ChargingNotifyRequests (re-authorisation, abort) for this session. */

@@ -216,6 +216,26 @@ describe('ChargingDataRequest schema: refusals', () => {
     );
   });
 
+  it('requires the type of a one-time event, and only of one; checks a top-level chargingId', () => {
+    const untyped = refused(variant(smsEventRequest(), (r) => delete r.oneTimeEventType));
+    assert.equal(untyped.cause, 'MANDATORY_IE_MISSING');
+    assert.deepEqual(paramsOf(untyped), ['/oneTimeEventType']);
+    // Not a one-time event: no type needed; a PEC is accepted like an IEC.
+    for (const body of [
+      variant(smsEventRequest(), (r) => {
+        r.oneTimeEvent = false;
+        delete r.oneTimeEventType;
+      }),
+      variant(smsEventRequest(), (r) => (r.oneTimeEventType = 'PEC')),
+      variant(smsEventRequest(), (r) => (r.chargingId = 4_294_967_295)),
+    ]) {
+      assert.equal(validateChargingDataRequest(body).ok, true, JSON.stringify(body));
+    }
+    const badId = refused(variant(smsEventRequest(), (r) => (r.chargingId = -1)));
+    assert.equal(badId.cause, 'OPTIONAL_IE_INCORRECT');
+    assert.deepEqual(paramsOf(badId), ['/chargingId']);
+  });
+
   it('refuses an NF name that is not a UUID, a bad IPv4 address and a notifyUri that is not http(s)', () => {
     const problem = refused(
       variant(dataCreateRequest(), (r) => {

@@ -298,6 +298,7 @@ export const chargingDataRequestSchema = {
     nfConsumerIdentification: { $ref: '#/$defs/nfIdentification' },
     invocationTimeStamp: dateTime,
     invocationSequenceNumber: uint32,
+    chargingId: uint32,
     oneTimeEvent: { type: 'boolean' },
     oneTimeEventType: { type: 'string', enum: ['IEC', 'PEC'] },
     notifyUri: { type: 'string', format: 'uri', pattern: '^[Hh][Tt][Tt][Pp][Ss]?://' },
@@ -309,6 +310,10 @@ export const chargingDataRequestSchema = {
     sMSChargingInformation: { $ref: '#/$defs/smsChargingInformation' },
     iMSChargingInformation: { $ref: '#/$defs/imsChargingInformation' },
   },
+  // A one-time event must say whether it is charged before (IEC) or after (PEC) its delivery:
+  // guessing would either debit an event that is not delivered or deliver one that is not paid.
+  if: { properties: { oneTimeEvent: { const: true } }, required: ['oneTimeEvent'] },
+  then: { properties: { oneTimeEventType: true }, required: ['oneTimeEventType'] },
   $defs: definitions,
 } as const;
 
