@@ -234,13 +234,16 @@ export class ChargingEngine {
     const subscriptionId = owner.subscription.id;
     account.state.subscriptions.set(subscriptionId, account.accountId);
 
+    const templates = input.items.map((item) => usageTemplate(item, input));
     const request: ChargingRequest = {
       sessionId: input.sessionId,
       requestNumber: input.requestNumber,
       subscriptionId,
       atMs: input.atMs,
       ...(input.terminate === true ? { terminate: true } : {}),
-      items: input.items.map((item) => this.itemRequest(item, input, owner, account.currency, pricer)),
+      items: input.items.map((item, i) =>
+        this.itemRequest(item, templates[i] as UsageInput, owner, account.currency, pricer),
+      ),
     };
     // Synchronous from here to enqueue: no other request can see the state half-changed.
     const before = account.state.sessions.get(input.sessionId)?.reservations.slice() ?? [];
@@ -280,26 +283,11 @@ export class ChargingEngine {
 
   private itemRequest(
     item: OnlineItem,
-    input: OnlineChargingInput,
+    template: UsageInput,
     owner: Owner,
     currency: string,
     pricer: OnlinePricer,
   ): RatingGroupRequest {
-    const template: UsageInput = {
-      service: item.service,
-      identityType: input.identityType ?? 'msisdn',
-      identity: input.identity ?? '',
-      startMs: input.atMs,
-      durationSec: 0,
-      volumeUpBytes: 0,
-      volumeDownBytes: 0,
-      count: 0,
-      roaming: item.visitedMccMnc !== undefined,
-      ratingGroup: item.ratingGroup,
-      ...(item.calledNumber === undefined ? {} : { calledNumber: item.calledNumber }),
-      ...(item.visitedMccMnc === undefined ? {} : { visitedMccMnc: item.visitedMccMnc }),
-      ...(item.eventType === undefined ? {} : { eventType: item.eventType }),
-    };
     return {
       ratingGroup: item.ratingGroup,
       service: item.service,
@@ -774,7 +762,7 @@ export class ChargingEngine {
       currency: account.currency,
       state: account.state,
       pricing: input.items.map(
-        (item) => this.itemRequest(item, input, owner, account.currency, pricer).pricing,
+        (item) => this.itemRequest(item, usageTemplate(item, input), owner, account.currency, pricer).pricing,
       ),
     };
   }
@@ -881,5 +869,24 @@ function refusal(input: OnlineChargingInput, code: 'user_unknown', message: stri
     items: [],
     movements: [],
     thresholds: [],
+  };
+}
+
+/** The usage an item describes, without quantities: what the pricer prices units of. */
+function usageTemplate(item: OnlineItem, input: OnlineChargingInput): UsageInput {
+  return {
+    service: item.service,
+    identityType: input.identityType ?? 'msisdn',
+    identity: input.identity ?? '',
+    startMs: input.atMs,
+    durationSec: 0,
+    volumeUpBytes: 0,
+    volumeDownBytes: 0,
+    count: 0,
+    roaming: item.visitedMccMnc !== undefined,
+    ratingGroup: item.ratingGroup,
+    ...(item.calledNumber === undefined ? {} : { calledNumber: item.calledNumber }),
+    ...(item.visitedMccMnc === undefined ? {} : { visitedMccMnc: item.visitedMccMnc }),
+    ...(item.eventType === undefined ? {} : { eventType: item.eventType }),
   };
 }
