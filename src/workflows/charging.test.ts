@@ -217,6 +217,23 @@ describeEachDialect('workflows: online charging engine', (db) => {
     );
   });
 
+  it('forgets ended sessions an hour after they ended, at the sweep, and keeps the others', async () => {
+    const voice = { ratingGroup: 10, service: 'voice' as const, calledNumber: '491701234567' };
+    await call('m1', 0);
+    await call('m1', 1, { terminate: true, items: [{ ...voice, usedUnits: 10n }] });
+    await call('m2', 0);
+    const state = await engine.accountState(tenantId, accountId);
+    assert.ok(state.sessions.has('m1') && state.sessions.has('m2'));
+    clock.advanceMs(30 * 60_000);
+    await engine.expire(tenantId);
+    assert.ok(state.sessions.has('m1'), 'ended 30 minutes ago: still answerable from memory');
+    clock.advanceMs(31 * 60_000);
+    await engine.expire(tenantId);
+    assert.ok(!state.sessions.has('m1'), 'ended over an hour ago: forgotten');
+    // m2 never ended: its reservation expired (validity 15 min) but the session stays.
+    assert.ok(state.sessions.has('m2'));
+  });
+
   it('refuses an identity nobody holds as user_unknown, changing nothing', async () => {
     const result = await engine.charge({
       tenantId,

@@ -21,7 +21,7 @@
  * get an error, so nothing unconfirmed is ever built upon.
  */
 import { setImmediate as nextTurn } from 'node:timers';
-import { instantFromMs, type Clock } from '../kernel/clock.js';
+import { instantFromMs, msFromInstant, type Clock } from '../kernel/clock.js';
 import type { BaseUnit } from '../kernel/quantity.js';
 import { fail } from '../kernel/errors.js';
 import type { Database, Executor } from '../storage/database.js';
@@ -152,13 +152,21 @@ export interface StarvedSessions {
 /** Grant codes after which a session waits for money to go on. */
 const STARVED_GRANTS = new Set(['quota_limit_reached', 'no_balance', 'spending_cap_reached']);
 
+/** What the engine keeps of a session besides the core's Session. */
+interface SessionMeta {
+  readonly protocol: string;
+  notifyUri: string | undefined;
+  /** When it ended (terminated), to forget it endedSessionMemoryMs later. */
+  endedAtMs: number | undefined;
+}
+
 /** What the engine keeps of one account. */
 interface AccountState {
   readonly tenantId: string;
   readonly accountId: string;
   readonly currency: string;
   readonly state: ChargingState;
-  readonly sessionMeta: Map<string, { protocol: string; notifyUri: string | undefined }>;
+  readonly sessionMeta: Map<string, SessionMeta>;
 }
 
 /** Everything one group writes, per tenant. */
@@ -253,8 +261,10 @@ export class ChargingEngine {
       const meta = account.sessionMeta.get(input.sessionId) ?? {
         protocol: input.protocol,
         notifyUri: input.notifyUri,
+        endedAtMs: undefined,
       };
       if (input.notifyUri !== undefined) meta.notifyUri = input.notifyUri;
+      if (session.terminated && meta.endedAtMs === undefined) meta.endedAtMs = this.options.clock.nowMs();
       account.sessionMeta.set(input.sessionId, meta);
       // Open sessions are found in memory by later requests; an ended one is read from its row.
       const sessionKey = `${input.tenantId}\u0000${input.sessionId}`;
@@ -417,6 +427,7 @@ export class ChargingEngine {
     const thresholds: ThresholdCrossing[] = [];
     for (const accountId of accountIds) {
       const account = await this.loadedAccount(tenantId, accountId);
+      this.forgetEndedSessions(account, at);
       const outcome = expireReservations(account.state, at);
       if (outcome.expiredReservations.length === 0) continue;
       const writes = this.writesOf(tenantId);
@@ -442,6 +453,23 @@ export class ChargingEngine {
     const tenants = new Set(await store.tenantsWithExpiredReservations(this.options.database.db, at));
     for (const key of this.accounts.keys()) tenants.add(key.slice(0, key.indexOf('\u0000')));
     return [...tenants];
+  }
+
+  /**
+   * Drops from memory the sessions that ended more than endedSessionMemoryMs ago (one-time events
+   * and short sessions would otherwise pile up in an account that stays loaded): the same ones a
+   * fresh load of the account leaves out, so a repeat of their last request is answered the same
+   * way after this as after a restart.
+   */
+  private forgetEndedSessions(account: AccountState, atMs: number): void {
+    const before = atMs - (this.options.endedSessionMemoryMs ?? 3_600_000);
+    for (const [sessionId, meta] of account.sessionMeta) {
+      if (meta.endedAtMs === undefined || meta.endedAtMs > before) continue;
+      const session = account.state.sessions.get(sessionId);
+      if (session !== undefined && session.reservations.some((r) => r.status === 'active')) continue;
+      account.state.sessions.delete(sessionId);
+      account.sessionMeta.delete(sessionId);
+    }
   }
 
   /** Waits until every group enqueued so far has committed. */
@@ -555,7 +583,7 @@ export class ChargingEngine {
     for (const row of rows) await checkMovements(db, tenantId, row.balance);
     const subscriptions: Array<[string, string]> = [];
     const sessions: Session[] = [];
-    const sessionMeta = new Map<string, { protocol: string; notifyUri: string | undefined }>();
+    const sessionMeta = new Map<string, SessionMeta>();
     for (const row of sessionRows) {
       subscriptions.push([row.subscriptionId, accountId]);
       sessions.push({
@@ -570,7 +598,11 @@ export class ChargingEngine {
         }),
         terminated: row.terminated,
       });
-      sessionMeta.set(row.sessionId, { protocol: row.protocol, notifyUri: row.notifyUri });
+      sessionMeta.set(row.sessionId, {
+        protocol: row.protocol,
+        notifyUri: row.notifyUri,
+        endedAtMs: row.terminated ? msFromInstant(row.updatedAt) : undefined,
+      });
     }
     const accountCurrency = rows[0]?.currency ?? currency;
     const state = createChargingState({
