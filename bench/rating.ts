@@ -19,7 +19,8 @@
  * America, rest of the world; peak and off-peak), 25 % data sessions, 15 % SMS; about 0.5 % of the
  * records name unknown numbers (rejects) and 0.5 % repeat an earlier record id (duplicates).
  *
- * Also printed: the pure rating function alone (bench/rating-pure.ts's measurePureRating).
+ * Also printed: the pure rating function alone (bench/rating-pure.ts's measurePureRating), and
+ * the process's CPU time of each run (on a shared machine the rates also measure the neighbours).
  *
  * Settings (environment): BENCH_CDRS, BENCH_SUBSCRIBERS, BENCH_RUNS (3), BENCH_BATCH (records per
  * transaction, the importer's default 10 000), BENCH_PURE=0 to skip the pure rating part.
@@ -152,20 +153,22 @@ async function runImport(templatePath: string, dir: string, file: string, run: n
   const caller: Caller = { tenantId: tenant!.id, actor: { type: 'system', id: 'bench' } };
   const hooks = globalThis as { __startProfile?: () => Promise<void>; __stopProfile?: () => Promise<void> };
   await hooks.__startProfile?.();
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const result = await importUsageFile(deps, caller, {
     source: SOURCE.name,
     path: file,
     ...(process.env.BENCH_BATCH === undefined ? {} : { batchRecords: Number(process.env.BENCH_BATCH) }),
   });
-  await hooks.__stopProfile?.();
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  await hooks.__stopProfile?.();
   const i = result.import;
   if (i.status !== 'completed' || i.recordsIn !== CDRS)
     throw new Error(`import ended ${i.status}: ${i.error ?? ''}`);
   console.log(
     `  run ${run + 1}: ${CDRS} CDRs in ${seconds.toFixed(2)} s = ${Math.round(CDRS / seconds).toLocaleString('en-US')}/s ` +
-      `(${i.rated} rated, ${i.rejected} rejected, ${i.duplicates} duplicates)`,
+      `(${i.rated} rated, ${i.rejected} rejected, ${i.duplicates} duplicates); ${cpuText(cpu)}`,
   );
   await database.close();
   rmSync(path, { force: true });
@@ -199,6 +202,7 @@ async function runFloor(dir: string, file: string, run: number): Promise<number>
   const source = parseSourceDefinition(SOURCE);
   const reader = readerForSource(source);
   const settings = readerSettingsOf(source);
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   let pending: ReadItem[] = [];
   let id = 0;
@@ -235,15 +239,24 @@ async function runFloor(dir: string, file: string, run: number): Promise<number>
   }
   if (pending.length > 0) await flush(pending);
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   if (id !== CDRS) throw new Error(`floor read ${id} records of ${CDRS}`);
   console.log(
-    `  floor ${run + 1}: ${CDRS} CDRs parsed and inserted raw in ${seconds.toFixed(2)} s = ${Math.round(CDRS / seconds).toLocaleString('en-US')}/s`,
+    `  floor ${run + 1}: ${CDRS} CDRs parsed and inserted raw in ${seconds.toFixed(2)} s = ${Math.round(CDRS / seconds).toLocaleString('en-US')}/s; ${cpuText(cpu)}`,
   );
   await database.close();
   rmSync(path, { force: true });
   rmSync(`${path}-wal`, { force: true });
   rmSync(`${path}-shm`, { force: true });
   return CDRS / seconds;
+}
+
+/**
+ * The process's CPU time over a run: on a shared machine the wall-clock rate also measures the
+ * neighbours (CPU and disk), the CPU time much less so.
+ */
+function cpuText(cpu: NodeJS.CpuUsage): string {
+  return `CPU ${(cpu.user / 1e6).toFixed(2)} s user + ${(cpu.system / 1e6).toFixed(2)} s system`;
 }
 
 async function main(): Promise<void> {

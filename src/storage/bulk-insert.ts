@@ -98,19 +98,38 @@ export class BulkInserter {
     return out;
   }
 
-  /** `values` holds rows × columns values, row after row. */
-  async insert(db: Executor, values: readonly unknown[]): Promise<void> {
+  /**
+   * `values` holds rows × columns values, row after row; only its first `length` values are
+   * inserted when given (a caller may reuse one long array for batch after batch).
+   */
+  async insert(db: Executor, values: readonly unknown[], length = values.length): Promise<void> {
     const width = this.columns.length;
-    const rowCount = values.length / width;
-    if (!Number.isInteger(rowCount)) throw new Error(`bulk insert into ${this.table}: ragged rows`);
+    const rowCount = length / width;
+    if (!Number.isInteger(rowCount) || length > values.length)
+      throw new Error(`bulk insert into ${this.table}: ragged rows`);
     for (let first = 0; first < rowCount; first += this.rowsPerStatement) {
       const rows = Math.min(this.rowsPerStatement, rowCount - first);
       const statement = this.statementFor(db, rows);
-      const parameters =
-        first === 0 && rows === rowCount ? values : values.slice(first * width, (first + rows) * width);
-      await db.executeQuery({ ...statement, parameters });
+      if (first === 0 && rows === rowCount && length === values.length) {
+        await db.executeQuery({ ...statement, parameters: values });
+        continue;
+      }
+      // The parameters of one statement, copied into an array kept for its size: a 10 000-row
+      // batch would otherwise allocate a hundred arrays of 2 500 values. The array is taken out
+      // while its statement runs, so a concurrent call never fills the one in use.
+      const size = rows * width;
+      const buffer = this.buffers.get(size) ?? new Array<unknown>(size).fill(null);
+      this.buffers.delete(size);
+      const offset = first * width;
+      for (let i = 0; i < size; i++) buffer[i] = values[offset + i];
+      await db.executeQuery({ ...statement, parameters: buffer });
+      buffer.fill(null);
+      this.buffers.set(size, buffer);
     }
   }
+
+  /** Parameter arrays by size, free for the next statement of that size. */
+  private readonly buffers = new Map<number, unknown[]>();
 }
 
 const styles = new WeakMap<object, 'question' | 'dollar'>();

@@ -255,4 +255,24 @@ export const usageMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+
+  // Numbered after the charging migrations (0050, 0051): a migration sorting before one already
+  // applied would not run on existing databases.
+  '0052_usage_trace_words': {
+    // The words of packed charge traces (usage/trace-words.ts): file imports store a rated
+    // record's trace with its repeated names and ids (offer and tariff codes and versions, zones,
+    // allowances, time zones) replaced by word numbers, which cuts a rated row by about a third.
+    // Words are only ever added; ids come from usage_id_blocks ('usage_trace_words').
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('usage_trace_words')
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+        .addColumn('id', 'bigint', (c) => c.notNull())
+        .addColumn('word', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('usage_trace_words_pk', ['tenant_id', 'id'])
+        .execute();
+      await db.insertInto('usage_id_blocks').values({ name: 'usage_trace_words', next_id: 1 }).execute();
+    },
+  },
 };

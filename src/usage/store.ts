@@ -7,13 +7,14 @@
  * parameters. Building and compiling a query of 1 000 rows × 40 columns on every batch would cost
  * more than the insert itself, and the SQL text is the same each time.
  */
-import { sql } from 'kysely';
+import { sql, type CompiledQuery } from 'kysely';
 import { BulkInserter, placeholderStyle } from '../storage/bulk-insert.js';
 import type { Executor } from '../storage/database.js';
 import { toBigInt, toSafeNumber } from '../storage/values.js';
 import type { Instant } from '../kernel/clock.js';
 import type { SourceDefinition } from './source.js';
 import type { RejectReason } from './model.js';
+import { isPackedTrace, traceWordIds, unpackTrace } from './trace-words.js';
 
 export interface UsageSourcesTable {
   id: string;
@@ -132,6 +133,12 @@ export interface RatingCounterGenerationsTable {
   generation: bigint | number;
 }
 
+export interface UsageTraceWordsTable {
+  tenant_id: string;
+  id: bigint | number;
+  word: string;
+}
+
 export interface UsageIdBlocksTable {
   name: string;
   next_id: bigint | number;
@@ -148,6 +155,7 @@ declare module '../storage/schema.js' {
     rating_counters: RatingCountersTable;
     rating_counter_generations: RatingCounterGenerationsTable;
     usage_id_blocks: UsageIdBlocksTable;
+    usage_trace_words: UsageTraceWordsTable;
   }
 }
 
@@ -228,13 +236,82 @@ export const rejectInserter = (): BulkInserter => new BulkInserter('usage_reject
  * commits, and a rolled-back batch gives its block back.
  */
 export async function allocateIds(db: Executor, name: string, count: number): Promise<bigint> {
-  const row = await db
+  const { rows } = await db.executeQuery<{ next_id: unknown }>(allocateIdsQuery(db, name, count));
+  const row = rows[0];
+  if (row === undefined) throw new Error(`usage_id_blocks has no row ${name}`);
+  return firstAllocatedId(row, count);
+}
+
+/**
+ * allocateIds' statement, compiled but not run, for a writer that runs it elsewhere (the charging
+ * engine's writer thread); firstAllocatedId reads its row.
+ */
+export function allocateIdsQuery(db: Executor, name: string, count: number): CompiledQuery {
+  return db
     .updateTable('usage_id_blocks')
     .set((eb) => ({ next_id: eb('next_id', '+', count) }))
     .where('name', '=', name)
     .returning('next_id')
-    .executeTakeFirstOrThrow();
-  return toBigInt(row.next_id, 'usage_id_blocks.next_id') - BigInt(count);
+    .compile();
+}
+
+export function firstAllocatedId(row: { readonly next_id: unknown }, count: number): bigint {
+  return toBigInt(row.next_id as bigint, 'usage_id_blocks.next_id') - BigInt(count);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trace words (packed charge traces, trace-words.ts)
+
+/** Every trace word of the tenant (an importer loads them once). */
+export async function loadTraceWords(
+  db: Executor,
+  tenantId: string,
+): Promise<Array<{ id: number; word: string }>> {
+  const rows = await db
+    .selectFrom('usage_trace_words')
+    .select(['id', 'word'])
+    .where('tenant_id', '=', tenantId)
+    .execute();
+  return rows.map((row) => ({ id: toSafeNumber(row.id, 'usage_trace_words.id'), word: row.word }));
+}
+
+const traceWordInserter = new BulkInserter('usage_trace_words', ['tenant_id', 'id', 'word']);
+
+export async function insertTraceWords(
+  db: Executor,
+  tenantId: string,
+  words: ReadonlyArray<{ readonly id: number; readonly word: string }>,
+): Promise<void> {
+  if (words.length === 0) return;
+  const values: unknown[] = [];
+  for (const { id, word } of words) values.push(tenantId, id, word);
+  await traceWordInserter.insert(db, values);
+}
+
+/** Rows as read, with packed traces replaced by the traces they stand for. */
+async function withTraces<T extends { trace: string; subscription_id: string; account_id: string }>(
+  db: Executor,
+  tenantId: string,
+  rows: T[],
+): Promise<T[]> {
+  const ids = new Set<number>();
+  for (const row of rows) if (isPackedTrace(row.trace)) traceWordIds(row.trace, ids);
+  const words = new Map<number, string>();
+  const wanted = [...ids];
+  for (let i = 0; i < wanted.length; i += 500) {
+    const found = await db
+      .selectFrom('usage_trace_words')
+      .select(['id', 'word'])
+      .where('tenant_id', '=', tenantId)
+      .where('id', 'in', wanted.slice(i, i + 500))
+      .execute();
+    for (const row of found) words.set(toSafeNumber(row.id, 'usage_trace_words.id'), row.word);
+  }
+  for (const row of rows) {
+    if (isPackedTrace(row.trace))
+      row.trace = unpackTrace(row.trace, row.subscription_id, row.account_id, (id) => words.get(id));
+  }
+  return rows;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -520,8 +597,21 @@ export async function addControls(
   source: string,
   perDay: ReadonlyMap<string, ControlCounts>,
 ): Promise<void> {
+  for (const query of addControlsQueries(db, tenantId, importId, source, perDay))
+    await db.executeQuery(query);
+}
+
+/** addControls' statements, compiled but not run (see allocateIdsQuery). */
+export function addControlsQueries(
+  db: Executor,
+  tenantId: string,
+  importId: string,
+  source: string,
+  perDay: ReadonlyMap<string, ControlCounts>,
+): CompiledQuery[] {
+  const queries: CompiledQuery[] = [];
   for (const [day, counts] of perDay) {
-    await db
+    const query = db
       .insertInto('usage_controls')
       .values({
         tenant_id: tenantId,
@@ -541,8 +631,32 @@ export async function addControls(
           duplicates: eb('usage_controls.duplicates', '+', counts.duplicates),
         })),
       )
-      .execute();
+      .compile();
+    queries.push(query);
   }
+  return queries;
+}
+
+/** The counts of a stream import (one that is never finished) moved by `delta`, compiled. */
+export function addToImportQuery(
+  db: Executor,
+  tenantId: string,
+  id: string,
+  delta: ControlCounts,
+  now: Instant,
+): CompiledQuery {
+  return db
+    .updateTable('usage_imports')
+    .set((eb) => ({
+      records_in: eb('records_in', '+', delta.recordsIn),
+      rated: eb('rated', '+', delta.rated),
+      rejected: eb('rejected', '+', delta.rejected),
+      duplicates: eb('duplicates', '+', delta.duplicates),
+      updated_at: now,
+    }))
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .compile();
 }
 
 export interface ControlRow extends ControlCounts {
@@ -892,6 +1006,11 @@ export interface RatedUsageFilter {
   readonly importId?: string;
   readonly status?: string;
   readonly kind?: 'original' | 'rerate';
+  /**
+   * false: leave out online charging's records (sources `online:...`), which balances and buckets
+   * priced and which re-rating against the allowance counters must not touch; true: only those.
+   */
+  readonly online?: boolean;
   readonly from?: Instant;
   readonly to?: Instant;
   readonly after?: bigint;
@@ -903,7 +1022,7 @@ export async function listRatedUsage(
   tenantId: string,
   filter: RatedUsageFilter,
 ): Promise<RatedUsageTable[]> {
-  return db
+  const rows = await db
     .selectFrom('rated_usage')
     .selectAll()
     .where('tenant_id', '=', tenantId)
@@ -913,12 +1032,15 @@ export async function listRatedUsage(
     .$if(filter.importId !== undefined, (q) => q.where('import_id', '=', filter.importId!))
     .$if(filter.status !== undefined, (q) => q.where('status', '=', filter.status!))
     .$if(filter.kind !== undefined, (q) => q.where('kind', '=', filter.kind!))
+    .$if(filter.online === false, (q) => q.where('source', 'not like', 'online:%'))
+    .$if(filter.online === true, (q) => q.where('source', 'like', 'online:%'))
     .$if(filter.from !== undefined, (q) => q.where('start_at', '>=', filter.from!))
     .$if(filter.to !== undefined, (q) => q.where('start_at', '<', filter.to!))
     .$if(filter.after !== undefined, (q) => q.where('id', '>', filter.after!))
     .orderBy('id')
     .limit(filter.limit)
     .execute();
+  return withTraces(db, tenantId, rows);
 }
 
 export async function findRatedUsage(
@@ -926,12 +1048,13 @@ export async function findRatedUsage(
   tenantId: string,
   id: bigint,
 ): Promise<RatedUsageTable | undefined> {
-  return db
+  const row = await db
     .selectFrom('rated_usage')
     .selectAll()
     .where('tenant_id', '=', tenantId)
     .where('id', '=', id)
     .executeTakeFirst();
+  return row === undefined ? undefined : (await withTraces(db, tenantId, [row]))[0];
 }
 
 /** Every record that corrects `ids` (re-rating deltas), for computing the current net charge. */
@@ -941,13 +1064,14 @@ export async function listCorrections(
   ids: readonly bigint[],
 ): Promise<RatedUsageTable[]> {
   if (ids.length === 0) return [];
-  return db
+  const rows = await db
     .selectFrom('rated_usage')
     .selectAll()
     .where('tenant_id', '=', tenantId)
     .where('corrects_id', 'in', ids)
     .orderBy('id')
     .execute();
+  return withTraces(db, tenantId, rows);
 }
 
 /** Sums of rated amounts per currency, for reports and tests. */

@@ -263,7 +263,7 @@ function counterRows(dirty: {
       counter: `a:${record.allowanceCode}`,
       periodIndex: record.periodIndex,
       used: record.usedUnits,
-      state: JSON.stringify(record),
+      state: allowanceState(record),
     })),
     ...dirty.tiers.map((record) => ({
       ownerId: record.ownerId,
@@ -277,6 +277,24 @@ function counterRows(dirty: {
   ];
 }
 
+/**
+ * The state of an allowance counter as stored: the record without what the row's key columns
+ * and `used` already hold (owner, allowance code, period index, used units). An import writes a
+ * few thousand counters per batch, each a whole row rewritten, so their size counts; older rows
+ * hold the whole record, which reads the same.
+ */
+function allowanceState(record: AllowanceCounterRecord): string {
+  return JSON.stringify({
+    unit: record.unit,
+    periodStartMs: record.periodStartMs,
+    periodEndMs: record.periodEndMs,
+    ownUnits: record.ownUnits,
+    rolledOverIn: record.rolledOverIn,
+    grantedUnits: record.grantedUnits,
+    carriedOutUnits: record.carriedOutUnits,
+  });
+}
+
 function ledgerFrom(rows: readonly store.CounterRow[]): AllowanceLedger {
   const ledger = new AllowanceLedger();
   loadInto(ledger, rows);
@@ -287,8 +305,18 @@ function loadInto(ledger: AllowanceLedger, rows: readonly store.CounterRow[]): v
   const allowances: AllowanceCounterRecord[] = [];
   const tiers: TierCounterRecord[] = [];
   for (const row of rows) {
-    if (row.counter.startsWith('a:')) allowances.push(JSON.parse(row.state) as AllowanceCounterRecord);
-    else tiers.push(JSON.parse(row.state) as TierCounterRecord);
+    if (row.counter.startsWith('a:')) {
+      allowances.push({
+        ownerId: row.ownerId,
+        allowanceCode: row.counter.slice(2),
+        periodIndex: row.periodIndex,
+        usedUnits: row.used,
+        ...(JSON.parse(row.state) as Omit<
+          AllowanceCounterRecord,
+          'ownerId' | 'allowanceCode' | 'periodIndex' | 'usedUnits'
+        >),
+      });
+    } else tiers.push(JSON.parse(row.state) as TierCounterRecord);
   }
   ledger.load(allowances, tiers);
 }
@@ -433,6 +461,14 @@ export class OnlinePricer {
       };
     }
     return { amountPico: amountPicoOf(result), currency: result.currency };
+  }
+
+  /**
+   * The charge trace of the last `price` call that succeeded (compactTrace: offer, tariff
+   * version, zone, band, increments, prices), for the rated record of an online commit.
+   */
+  lastTrace(): string {
+    return compactTrace(this.result);
   }
 }
 
@@ -709,6 +745,8 @@ export async function rerateUsage(
         from,
         to,
         kind: 'original',
+        // Online charging's records were priced against balances and buckets, not the counters.
+        online: false,
         ...(input.subscriptionId === undefined ? {} : { subscriptionId: input.subscriptionId }),
         ...(input.accountId === undefined ? {} : { accountId: input.accountId }),
         ...(after === undefined ? {} : { after }),

@@ -200,7 +200,7 @@ export async function importUsageFile(
 
   const start: ReadStart = { byteOffset: importRecord.nextByteOffset, line: importRecord.nextLine };
   const reader = readerForSource(source);
-  const pipeline = newPipeline(deps, tenantId, source, importRecord.id, false);
+  const pipeline = newPipeline(deps, tenantId, source, importRecord.id, false, true);
   const totals = {
     recordsIn: importRecord.recordsIn,
     rated: importRecord.rated,
@@ -221,17 +221,19 @@ export async function importUsageFile(
       totals.duplicates += outcome.duplicates;
       report();
     };
-    const batchRecords = input.batchRecords ?? DEFAULT_BATCH_RECORDS;
+    const batchRecords = Math.max(1, input.batchRecords ?? DEFAULT_BATCH_RECORDS);
     let pending: ReadItem[] = [];
     let lastLine = start.line - 1;
     const chunks = createReadStream(input.path, { start: start.byteOffset, highWaterMark: 1 << 20 });
     for await (const batch of reader(chunks, readerSettingsOf(source), start)) {
-      for (const item of batch) pending.push(item);
-      while (pending.length > batchRecords) {
-        const head = pending.slice(0, batchRecords);
-        const rest = pending.slice(batchRecords);
-        await commit(head, (rest[0] as ReadItem).position);
-        pending = rest;
+      for (const item of batch) {
+        // A full batch is committed once the item after it is read: its position is where the
+        // import resumes.
+        if (pending.length >= batchRecords) {
+          await commit(pending, item.position);
+          pending = [];
+        }
+        pending.push(item);
       }
     }
     if (pending.length > 0) lastLine = (pending[pending.length - 1] as ReadItem).position.line;
@@ -334,9 +336,11 @@ function newPipeline(
   source: SourceDefinition,
   importId: string,
   keepResults = true,
+  packTraces = false,
 ): UsagePipeline {
   return new UsagePipeline({
     keepResults,
+    packTraces,
     database: deps.database,
     clock: deps.clock,
     tenantId,
