@@ -10,6 +10,8 @@ import { ChargingEngine, type OnlineChargingInput, type StarvedSessions } from '
 import { SubscriberDirectory } from './usage-directory.js';
 import * as store from '../charging/store.js';
 import { listEvents } from '../events/index.js';
+import { explainUsage, listRatedUsage, rerateUsage } from './usage-rating.js';
+import { listControls } from './usage.js';
 import { formatDecimal } from '../kernel/decimal.js';
 
 // Clara Weber (4915120000003, demo data) has an account in EUR. Online pricing takes her plan's
@@ -86,6 +88,57 @@ describeEachDialect('workflows: online charging engine', (db) => {
     assert.equal(balance.held, 0n);
     const sum = await store.sumMovements(db().db, tenantId, balanceId);
     assert.deepEqual(sum, { total: balance.amount, count: balance.version });
+  });
+
+  it('writes a rated usage record for each commit, explained like batch usage, and none for a replay', async () => {
+    const voice = { ratingGroup: 10, service: 'voice' as const, calledNumber: '491701234567' };
+    await call('u1', 0);
+    clock.advanceMs(42_000);
+    const report = { terminate: true, items: [{ ...voice, usedUnits: 42n }] };
+    const used = await call('u1', 1, report);
+    const item = used.outcome.items[0]!;
+    assert.equal(item.commitCode, 'committed');
+    const records = (await listRatedUsage(deps(), tenantId, { online: true, limit: 1000 })).filter(
+      (r) => r.sourceRecordId === item.closedReservationId,
+    );
+    assert.equal(records.length, 1);
+    const record = records[0]!;
+    assert.equal(record.source, 'online:api');
+    assert.equal(record.line, 1);
+    assert.equal(record.service, 'voice');
+    assert.equal(record.identity, CLARA);
+    assert.equal(record.calledNumber, '491701234567');
+    assert.equal(record.ratingGroup, 10);
+    assert.equal(record.durationSec, 42);
+    assert.equal(record.amountPico, item.chargedPico);
+    assert.equal(record.currency, 'EUR');
+    assert.equal(record.status, 'unbilled');
+    // The trace is the tariff's, as for batch usage: zone and the price of what money paid.
+    const explained = await explainUsage(deps(), tenantId, record.id);
+    assert.ok(
+      explained.lines.some((line) => line.includes('Matched prefix')),
+      explained.lines.join('\n'),
+    );
+    assert.ok(explained.lines.some((line) => line.startsWith('Charge: ')));
+    // The stream import of the day counts it; a replay writes nothing more.
+    const again = await call('u1', 1, report);
+    assert.equal(again.outcome.replayed, true);
+    const after = await listRatedUsage(deps(), tenantId, { online: true, limit: 1000 });
+    assert.equal(after.filter((r) => r.sourceRecordId === item.closedReservationId).length, 1);
+    const controls = await listControls(deps(), tenantId, {});
+    const online = controls.filter((c) => c.source === 'online:api');
+    assert.equal(
+      online.reduce((sum, c) => sum + c.rated, 0),
+      after.length,
+      'the controls count every online record',
+    );
+    // Re-rating (against the batch allowance counters) leaves online records alone.
+    const rerated = await rerateUsage(
+      deps(),
+      { tenantId, actor: { type: 'system', id: 'test' } },
+      { accountId, from: '2026-01-01T00:00:00.000Z', to: '2027-01-01T00:00:00.000Z' },
+    );
+    assert.equal(rerated.examined, 0);
   });
 
   it('answers a repeated request from its first outcome and never debits twice', async () => {

@@ -21,7 +21,10 @@
  * get an error, so nothing unconfirmed is ever built upon.
  */
 import { setImmediate as nextTurn } from 'node:timers';
-import { instantFromMs, msFromInstant, type Clock } from '../kernel/clock.js';
+import { instantFromMs, msFromInstant, type Clock, type Instant } from '../kernel/clock.js';
+import { CompiledQuery } from 'kysely';
+import { allocateIds, allocateIdsQuery, firstAllocatedId } from '../usage/store.js';
+import { OnlineUsageRecorder, type OnlineUsage, type PreparedUsage } from './charging-usage.js';
 import type { BaseUnit } from '../kernel/quantity.js';
 import { fail } from '../kernel/errors.js';
 import type { Database, Executor } from '../storage/database.js';
@@ -177,6 +180,8 @@ interface TenantWrites {
   readonly sessions: Map<string, store.SessionWrite>;
   /** balance.threshold_crossed events of network charging: they commit with their debits. */
   readonly events: NewEvent[];
+  /** The rated usage records of the commits (charging-usage.ts): they commit with their debits. */
+  readonly usage: OnlineUsage[];
 }
 
 interface Group {
@@ -201,6 +206,7 @@ export class ChargingEngine {
   /** The group being written now, if any. */
   private committing: Group | undefined;
   private writer: SqliteBackgroundWriter | undefined;
+  private usageRecorder: OnlineUsageRecorder | undefined;
   private readonly creditListeners: Array<(event: StarvedSessions) => void> = [];
   /** Requests whose group has not committed yet. */
   private inFlight = 0;
@@ -283,6 +289,7 @@ export class ChargingEngine {
       });
       this.addMovements(writes, account, outcome.movements);
       for (const crossing of outcome.thresholds) this.addThresholdEvent(writes, account, crossing);
+      this.addUsage(writes, account, input, owner, templates, pricer, outcome, before, session);
     }
     // Every answer waits for the group that is open now, even one that changed nothing (a
     // replay, a refusal): it may depend on state an earlier request of this turn changed, and
@@ -628,6 +635,7 @@ export class ChargingEngine {
         reservations: new Map(),
         sessions: new Map(),
         events: [],
+        usage: [],
       };
       this.group.tenants.set(tenantId, writes);
     }
@@ -638,6 +646,58 @@ export class ChargingEngine {
     const balance = account.state.balances.get(balanceId);
     if (balance !== undefined) {
       writes.balances.set(balanceId, { balance, accountId: account.accountId, currency: account.currency });
+    }
+  }
+
+  /** A rated usage record for each rating group the request committed (charging-usage.ts). */
+  private addUsage(
+    writes: TenantWrites,
+    account: AccountState,
+    input: OnlineChargingInput,
+    owner: Owner,
+    templates: readonly UsageInput[],
+    pricer: OnlinePricer,
+    outcome: ChargingOutcome,
+    before: readonly Reservation[],
+    session: Session,
+  ): void {
+    for (let i = 0; i < outcome.items.length; i++) {
+      const item = outcome.items[i] as ChargingOutcome['items'][number];
+      const reservationId = item.closedReservationId;
+      if (item.commitCode !== 'committed' || reservationId === undefined || item.chargedUnits === 0n)
+        continue;
+      const reservation =
+        before.find((r) => r.id === reservationId) ??
+        session.reservations.find((r) => r.id === reservationId);
+      let bucketUnits = 0n;
+      for (const movement of outcome.movements) {
+        if (movement.reference !== reservationId) continue;
+        if (account.state.balances.get(movement.balanceId)?.unit !== 'money') bucketUnits -= movement.amount;
+      }
+      const template = templates[i] as UsageInput;
+      const priced = pricer.price(owner, template, item.chargedUnits - bucketUnits);
+      writes.usage.push({
+        tenantId: account.tenantId,
+        accountId: account.accountId,
+        subscriptionId: session.subscriptionId,
+        protocol: input.protocol,
+        identity: input.identity ?? '',
+        sessionId: input.sessionId,
+        requestNumber: input.requestNumber,
+        ratingGroup: item.ratingGroup,
+        reservationId,
+        service: template.service,
+        unit: reservation?.unit ?? UNIT_OF_SERVICE[template.service],
+        startMs: reservation?.createdAtMs ?? input.atMs,
+        reportedAtMs: input.atMs,
+        units: item.chargedUnits,
+        bucketUnits,
+        amountPico: item.chargedPico,
+        currency: account.currency,
+        calledNumber: template.calledNumber,
+        visitedMccMnc: template.visitedMccMnc,
+        trace: 'amountPico' in priced ? pricer.lastTrace() : JSON.stringify({ online: true, priced: false }),
+      });
     }
   }
 
@@ -710,7 +770,9 @@ export class ChargingEngine {
             ),
           );
           const events = [...group.tenants.values()].flatMap((writes) => writes.events);
-          await this.writeRows(rows, events);
+          const usage = [...group.tenants.values()].flatMap((writes) => writes.usage);
+          const prepared = usage.length === 0 ? undefined : await this.recorder().prepare(usage);
+          await this.writeRows(rows, events, prepared, now);
           for (const waiter of group.waiters) waiter.resolve();
         } catch (error) {
           // Nothing of this group is durable, and the state in memory has it: drop every account
@@ -736,20 +798,53 @@ export class ChargingEngine {
    * and builds the next group while the WAL is fsynced; elsewhere (PostgreSQL, whose driver does
    * not block, and in-memory SQLite) through the query builder here.
    */
-  private async writeRows(rows: readonly store.ChargingRows[], events: readonly NewEvent[]): Promise<void> {
+  private async writeRows(
+    rows: readonly store.ChargingRows[],
+    events: readonly NewEvent[],
+    usage: PreparedUsage | undefined,
+    now: Instant,
+  ): Promise<void> {
     const database = this.options.database;
-    if (database.sqliteFile !== undefined && this.options.backgroundWriter !== false) {
-      this.writer ??= new SqliteBackgroundWriter(database.sqliteFile);
-      await this.writer.write([
+    const usageStatements = usage === undefined ? [] : this.recorder().statements(database.db, usage, now);
+    const writer = this.backgroundWriter();
+    if (writer !== undefined) {
+      await writer.write([
         ...rows.flatMap((tenantRows) => store.chargingRowStatements(database.db, tenantRows)),
         ...events.map((event) => eventInsert(database.db, event)),
+        ...usageStatements,
       ]);
       return;
     }
     await inTransaction(database, async (tx) => {
       for (const tenantRows of rows) await store.writeChargingRows(tx, tenantRows);
       for (const event of events) await enqueueEvent(tx, event);
+      for (const statement of usageStatements) {
+        await tx.executeQuery(CompiledQuery.raw(statement.sql, [...statement.parameters]));
+      }
     });
+  }
+
+  /** The writer thread, on a SQLite file (see writeRows); undefined elsewhere. */
+  private backgroundWriter(): SqliteBackgroundWriter | undefined {
+    const file = this.options.database.sqliteFile;
+    if (file === undefined || this.options.backgroundWriter === false) return undefined;
+    this.writer ??= new SqliteBackgroundWriter(file);
+    return this.writer;
+  }
+
+  private recorder(): OnlineUsageRecorder {
+    this.usageRecorder ??= new OnlineUsageRecorder(
+      { database: this.options.database, clock: this.options.clock },
+      async (count) => {
+        const db = this.options.database.db;
+        const writer = this.backgroundWriter();
+        if (writer === undefined) return allocateIds(db, 'rated_usage', count);
+        const [row] = await writer.query<{ next_id: unknown }>([allocateIdsQuery(db, 'rated_usage', count)]);
+        if (row === undefined) throw new Error('usage_id_blocks has no rated_usage row');
+        return firstAllocatedId(row, count);
+      },
+    );
+    return this.usageRecorder;
   }
 
   /** Waits for every answer computed so far to be committed, then stops the writer thread. */
