@@ -141,6 +141,36 @@ describeEachDialect('workflows: online charging engine', (db) => {
     assert.equal(rerated.examined, 0);
   });
 
+  it('finds the zone of a call, so zoned buckets pay only for calls into their zones', async () => {
+    const zone = (await listRatedUsage(deps(), tenantId, { online: true, limit: 1000 })).find(
+      (r) => r.calledNumber === '491701234567',
+    )?.zone;
+    assert.ok(zone !== undefined, 'the earlier online record names its zone');
+    for (const [id, zones] of [
+      ['bkt-in-zone', [zone]],
+      ['bkt-elsewhere', ['NO-SUCH-ZONE']],
+    ] as const) {
+      await engine.openBalance(tenantId, accountId, 'EUR', {
+        id,
+        ownerKind: 'account',
+        ownerId: accountId,
+        unit: 'second',
+        zones: [...zones],
+        priority: 1,
+      });
+      assert.equal(
+        (await engine.move(tenantId, accountId, 'grant', { balanceId: id, amount: 100n, reference: id }))
+          .code,
+        'ok',
+      );
+    }
+    const granted = await call('z1', 0);
+    assert.equal(granted.outcome.items[0]!.grantCode, 'granted');
+    const state = await engine.accountState(tenantId, accountId);
+    assert.equal(state.balances.get('bkt-in-zone')!.held, 100n);
+    assert.equal(state.balances.get('bkt-elsewhere')!.held, 0n);
+  });
+
   it('answers a repeated request from its first outcome and never debits twice', async () => {
     await call('s2', 0);
     clock.advanceMs(60_000);

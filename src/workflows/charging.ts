@@ -249,6 +249,8 @@ export class ChargingEngine {
     account.state.subscriptions.set(subscriptionId, account.accountId);
 
     const templates = input.items.map((item) => usageTemplate(item, input));
+    // The zone only matters to zoned buckets; finding it prices the usage once more.
+    const zoned = account.state.order.some((balance) => balance.zones !== undefined);
     const request: ChargingRequest = {
       sessionId: input.sessionId,
       requestNumber: input.requestNumber,
@@ -256,7 +258,7 @@ export class ChargingEngine {
       atMs: input.atMs,
       ...(input.terminate === true ? { terminate: true } : {}),
       items: input.items.map((item, i) =>
-        this.itemRequest(item, templates[i] as UsageInput, owner, account.currency, pricer),
+        this.itemRequest(item, templates[i] as UsageInput, owner, account.currency, pricer, zoned),
       ),
     };
     // Synchronous from here to enqueue: no other request can see the state half-changed.
@@ -304,10 +306,13 @@ export class ChargingEngine {
     owner: Owner,
     currency: string,
     pricer: OnlinePricer,
+    zoned = false,
   ): RatingGroupRequest {
+    const zone = zoned ? pricer.zoneOf(owner, template) : undefined;
     return {
       ratingGroup: item.ratingGroup,
       service: item.service,
+      ...(zone === undefined ? {} : { zone }),
       unit: item.unit ?? UNIT_OF_SERVICE[item.service],
       ...(item.usedUnits === undefined ? {} : { usedUnits: item.usedUnits }),
       ...(item.release === true ? { release: true } : {}),

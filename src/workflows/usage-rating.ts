@@ -470,6 +470,20 @@ export class OnlinePricer {
   lastTrace(): string {
     return compactTrace(this.result);
   }
+
+  /**
+   * The tariff zone `template` falls in at its instant: the roaming zone of the visited network
+   * when roaming, else the zone of the called number; undefined when the tariff has none (data,
+   * SMS at one price) or the plan cannot rate it. What zoned buckets (roaming minutes, say) match.
+   */
+  zoneOf(owner: Owner, template: UsageInput): string | undefined {
+    if (!('amountPico' in this.price(owner, template, 1n))) return undefined;
+    const result = this.result;
+    const zones = result.tariffVersion?.view.compiled.zones;
+    if (zones === undefined) return undefined;
+    if (result.roamingZone >= 0) return zones[result.roamingZone];
+    return result.zone >= 0 ? zones[result.zone] : undefined;
+  }
 }
 
 /** A rating state with every allowance used up and every tier counter empty (see OnlinePricer). */
