@@ -20,6 +20,7 @@ import {
   compileRatingPlan,
   explainRating,
   formatFormula,
+  periodCalendar,
   rateUsage,
   ratingDelta,
   reverseSnapshot,
@@ -760,6 +761,73 @@ describe('properties', () => {
         assert.equal(out.chargedUnits, expected.chargedSec);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('charges what the tariff core charges for the uncovered part, across tariffs, plans and refusals', () => {
+    // Calls of plans on two tariffs (different prefixes) with allowances, calls of a plan
+    // without, and refused numbers in between, through one reused result and one ledger: every
+    // charge must be the tariff core's price of the part no allowance covered.
+    const other = compileTariff(
+      tariffDefinition({
+        prefixTables: [
+          {
+            id: 'world',
+            name: 'World',
+            entries: [
+              { prefix: '49', zone: 'US' },
+              { prefix: '4930', zone: 'DE-mobile' },
+              { prefix: '12', zone: 'DE-fixed' },
+            ],
+          },
+        ],
+      }),
+    );
+    const plans = [
+      { plan: planOf([VOICE_5_MIN], { sub: 'sub-a' }), tariff: TARIFF, allowance: 300 },
+      { plan: planOf([VOICE_5_MIN], { sub: 'sub-b', tariff: other }), tariff: other, allowance: 300 },
+      { plan: planOf([], { sub: 'sub-c' }), tariff: TARIFF, allowance: 0 },
+    ];
+    const month = periodCalendar('month', 'Europe/Berlin', 1);
+    const number = fc.constantFrom('4930123456', '4915112345', '12125550100', '33123', '49x1', '');
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), start, fc.integer({ min: 0, max: 900 }), number), {
+          maxLength: 30,
+        }),
+        (calls) => {
+          const ledger = new AllowanceLedger();
+          const out = new RatingResult();
+          const left = new Map<string, number>();
+          for (const [p, t, d, n] of calls) {
+            const { plan, tariff, allowance } = plans[p] as (typeof plans)[number];
+            rateUsage(plan, call(new Date(t).toISOString(), d, n), ledger, out);
+            if (!/^[0-9]{1,15}$/.test(n)) {
+              assert.equal(out.failure, 'invalid_usage');
+              continue;
+            }
+            if (n.startsWith('3')) {
+              assert.equal(out.failure, 'no_route');
+              continue;
+            }
+            assert.equal(out.outcome, 'ok');
+            const key = `${p}/${month.indexAt(t)}`;
+            const before = left.get(key) ?? allowance;
+            const covered = Math.min(before, d);
+            left.set(key, before - covered);
+            assert.equal(out.coveredUnits, covered);
+            const rest = d - covered;
+            const expected =
+              rest === 0
+                ? 0n
+                : chargeCall(tariff, { calledNumber: n, startMs: t + covered * 1000, durationSec: rest })
+                    .amountPico;
+            assert.equal(amountPicoOf(out), expected);
+            assert.equal(applyRating(ledger, out), true);
+          }
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 
