@@ -231,9 +231,10 @@ export class H2Connection {
 
   /**
    * Sends GOAWAY (no error) and closes once the requests in flight are answered; requests still
-   * waiting for a stream fail.
+   * waiting for a stream fail. After `graceMs` without that, the connection is cut (a server that
+   * never answers, or never closes its side, cannot keep the caller waiting).
    */
-  async close(): Promise<void> {
+  async close(graceMs = 2_000): Promise<void> {
     if (this.failure === undefined && !this.socket.destroyed) {
       this.goAway(H2ErrorCode.NoError);
       this.goingAway = true;
@@ -244,7 +245,12 @@ export class H2Connection {
       }
       if (this.streams.size === 0) this.shutdown();
     }
-    await this.closed;
+    const timer = setTimeout(() => this.socket.destroy(), graceMs);
+    try {
+      await this.closed;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   // ---- Sending -------------------------------------------------------------------------------------

@@ -220,10 +220,18 @@ async function h2Server(
 ): Promise<{ server: Http2Server; port: number }> {
   const server = createServer();
   server.on('stream', onStream);
+  // close() waits for every session to end; a test that leaves one half-open (GOAWAY) must not
+  // keep the file from finishing.
+  const sessions = new Set<{ destroy(): void }>();
+  server.on('session', (session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   cleanUp.push(
     () =>
       new Promise<void>((resolve) => {
+        for (const session of sessions) session.destroy();
         server.close(() => resolve());
       }),
   );
