@@ -44,7 +44,7 @@ describe('storage: SQLite writer thread', () => {
     }
   });
 
-  it('rolls the whole transaction back when one statement fails, and goes on serving', async () => {
+  it('rolls the whole transaction back when one statement fails, refuses what was sent behind it, and serves again after reset', async () => {
     const { dir, file, main } = open();
     const writer = new SqliteBackgroundWriter(file);
     try {
@@ -56,8 +56,14 @@ describe('storage: SQLite writer thread', () => {
         /sqlite write failed: NOT NULL constraint failed: t\.name/,
       );
       assert.equal((main.prepare('select count(*) as n from t').get() as { n: number }).n, 0);
+      // What was sent behind the failed transaction was built on it: refused until reset.
+      await assert.rejects(
+        writer.write([{ sql: 'insert into t (id, name) values (?, ?)', parameters: [4, 'built on it'] }]),
+        /an earlier transaction failed/,
+      );
+      await writer.reset();
       await writer.write([{ sql: 'insert into t (id, name) values (?, ?)', parameters: [3, 'after'] }]);
-      assert.equal((main.prepare('select count(*) as n from t').get() as { n: number }).n, 1);
+      assert.deepEqual(main.prepare('select id from t').all(), [{ id: 3 }]);
     } finally {
       await writer.close();
       main.close();

@@ -50,10 +50,22 @@ function prepare(sql) {
   }
   return statement;
 }
+// After a failed transaction, the ones already sent behind it were built on what it would have
+// written: they are refused, not run, until the sender says it has dropped that state (reset).
+let poisoned = false;
 parentPort.on('message', (message) => {
   if (message.close) {
     db.close();
     parentPort.postMessage({ id: message.id, ok: true });
+    return;
+  }
+  if (message.reset) {
+    poisoned = false;
+    parentPort.postMessage({ id: message.id, ok: true });
+    return;
+  }
+  if (poisoned) {
+    parentPort.postMessage({ id: message.id, ok: false, message: 'an earlier transaction failed', code: 'TOLLGATE_WRITER_POISONED' });
     return;
   }
   let begun = false;
@@ -70,6 +82,7 @@ parentPort.on('message', (message) => {
     db.exec('commit');
     parentPort.postMessage({ id: message.id, ok: true, rows });
   } catch (error) {
+    poisoned = true;
     if (begun && db.inTransaction) {
       try { db.exec('rollback'); } catch {}
     }
@@ -151,6 +164,21 @@ export class SqliteBackgroundWriter {
       // Keep the process alive while a transaction is on its way to the disk.
       this.worker.ref();
       this.worker.postMessage({ id, statements, returning });
+    });
+  }
+
+  /**
+   * After a failed transaction the writer refuses every transaction sent after it (they were
+   * built on its changes) until reset: call it once the state those were built on is dropped.
+   * Transactions sent before the reset are refused; those sent after it run.
+   */
+  async reset(): Promise<void> {
+    if (this.failed !== undefined || this.closed) return;
+    const id = this.nextId++;
+    await new Promise<unknown>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.ref();
+      this.worker.postMessage({ id, reset: true });
     });
   }
 

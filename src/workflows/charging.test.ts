@@ -1,5 +1,6 @@
 import { before, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { sql } from 'kysely';
 import { FakeClock } from '../kernel/clock.js';
 import { describeEachDialect } from '../testing/databases.js';
 import { loadDemoFiles } from '../app/demo-files.js';
@@ -315,6 +316,37 @@ describeEachDialect('workflows: online charging engine', (db) => {
     assert.ok(!state.sessions.has('m1'), 'ended over an hour ago: forgotten');
     // m2 never ended: its reservation expired (validity 15 min) but the session stays.
     assert.ok(state.sessions.has('m2'));
+  });
+
+  it('fails the requests of a group that cannot commit, reloads the truth, and charges once on the retry', async () => {
+    const voice = { ratingGroup: 10, service: 'voice' as const, calledNumber: '491701234567' };
+    const report = { terminate: true, items: [{ ...voice, usedUnits: 30n }] };
+    assert.equal((await call('f1', 0)).outcome.code, 'ok');
+    const before = (await store.findBalanceRow(db().db, tenantId, balanceId))!.balance;
+    await sql`alter table charging_movements rename to charging_movements_away`.execute(db().db);
+    try {
+      // Two requests in flight when the commit fails: both are refused, nothing is durable.
+      const results = await Promise.allSettled([call('f1', 1, report), call('f2', 0)]);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['rejected', 'rejected'],
+      );
+    } finally {
+      await sql`alter table charging_movements_away rename to charging_movements`.execute(db().db);
+    }
+    const unchanged = (await store.findBalanceRow(db().db, tenantId, balanceId))!.balance;
+    assert.equal(unchanged.amount, before.amount);
+    // The network retries: the account is read back and the usage is charged, once.
+    const retried = await call('f1', 1, report);
+    assert.equal(retried.outcome.items[0]!.commitCode, 'committed');
+    assert.equal((await call('f1', 1, report)).outcome.replayed, true);
+    const after = (await store.findBalanceRow(db().db, tenantId, balanceId))!.balance;
+    assert.equal(after.amount, before.amount - retried.outcome.items[0]!.chargedPico);
+    assert.deepEqual(await store.sumMovements(db().db, tenantId, balanceId), {
+      total: after.amount,
+      count: after.version,
+    });
+    assert.equal((await call('f3', 0)).outcome.code, 'ok', 'the engine serves again');
   });
 
   it('refuses an identity nobody holds as user_unknown, changing nothing', async () => {

@@ -189,6 +189,12 @@ interface Group {
   readonly waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }>;
 }
 
+/**
+ * Groups in flight on the writer thread: one committing (waiting for its fsync) and one sent
+ * behind it; the next is built meanwhile.
+ */
+const MAX_GROUPS_IN_FLIGHT = 2;
+
 function newGroup(): Group {
   return { tenants: new Map(), waiters: [] };
 }
@@ -203,8 +209,10 @@ export class ChargingEngine {
   private group: Group = newGroup();
   private flushScheduled = false;
   private flushing = false;
-  /** The group being written now, if any. */
-  private committing: Group | undefined;
+  /** Groups sent to the database and not committed yet, oldest first. */
+  private readonly committing: Group[] = [];
+  /** The flush loop, waiting for a group in flight to settle. */
+  private readonly slotWaiters: Array<() => void> = [];
   private writer: SqliteBackgroundWriter | undefined;
   private usageRecorder: OnlineUsageRecorder | undefined;
   private readonly creditListeners: Array<(event: StarvedSessions) => void> = [];
@@ -755,9 +763,17 @@ export class ChargingEngine {
     this.flushing = true;
     try {
       while (this.group.waiters.length > 0) {
+        // On the writer thread, a group is sent while the one before it commits (its fsync), so
+        // neither thread waits for the other; elsewhere one at a time. Either way groups are sent,
+        // and so committed, in order.
+        if (this.committing.length >= (this.backgroundWriter() === undefined ? 1 : MAX_GROUPS_IN_FLIGHT)) {
+          await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+          continue;
+        }
         const group = this.group;
         this.group = newGroup();
-        this.committing = group;
+        this.committing.push(group);
+        let written: Promise<void>;
         try {
           // The rows are serialised now, synchronously: what is written is the state after this
           // group's requests, whatever the next group's requests change while it is written.
@@ -777,24 +793,48 @@ export class ChargingEngine {
           const events = [...group.tenants.values()].flatMap((writes) => writes.events);
           const usage = [...group.tenants.values()].flatMap((writes) => writes.usage);
           const prepared = usage.length === 0 ? undefined : await this.recorder().prepare(usage);
-          await this.writeRows(rows, events, prepared, now);
-          for (const waiter of group.waiters) waiter.resolve();
+          // Sent here, synchronously, before the loop takes the next group.
+          written = this.writeRows(rows, events, prepared, now);
         } catch (error) {
-          // Nothing of this group is durable, and the state in memory has it: drop every account
-          // so the next request reads the truth back, and fail the requests that are waiting
-          // (those of the next group were computed on the same state).
-          this.accounts.clear();
-          this.sessionAccounts.clear();
-          const next = this.group;
-          this.group = newGroup();
-          for (const waiter of [...group.waiters, ...next.waiters]) waiter.reject(error);
-        } finally {
-          this.committing = undefined;
+          written = Promise.reject(error);
         }
+        void written.then(
+          () => {
+            for (const waiter of group.waiters) waiter.resolve();
+            this.settled(group);
+          },
+          (error: unknown) => {
+            this.failed(group, error);
+            this.settled(group);
+          },
+        );
       }
     } finally {
       this.flushing = false;
     }
+  }
+
+  /** A group committed or failed: it leaves the pipeline, and the flush loop may send another. */
+  private settled(group: Group): void {
+    const at = this.committing.indexOf(group);
+    if (at >= 0) this.committing.splice(at, 1);
+    this.slotWaiters.shift()?.();
+  }
+
+  /**
+   * A group failed to commit. Nothing of it is durable, and the state in memory has it: every
+   * account is dropped so the next request reads the truth back, and the requests that depend on
+   * it fail: its own, those of the groups sent after it (the writer refuses them, see
+   * SqliteBackgroundWriter.reset) and those of the open group (computed on the same state).
+   */
+  private failed(group: Group, error: unknown): void {
+    this.accounts.clear();
+    this.sessionAccounts.clear();
+    const next = this.group;
+    this.group = newGroup();
+    for (const waiter of [...group.waiters, ...next.waiters]) waiter.reject(error);
+    // Posted now: what was sent before it is refused, what is sent after it runs.
+    void this.writer?.reset().catch(() => undefined);
   }
 
   /**
@@ -912,10 +952,9 @@ export class ChargingEngine {
     input: { balanceId: string; amount: bigint; reference: string; atMs?: number },
   ): Promise<MovementOutcome & { readonly replayed: boolean }> {
     const stored = await store.listMovements(this.options.database.db, tenantId, input.balanceId);
-    const pending = [
-      ...(this.committing?.tenants.get(tenantId)?.movements ?? []),
-      ...(this.group.tenants.get(tenantId)?.movements ?? []),
-    ];
+    const pending = [...this.committing, this.group].flatMap(
+      (group) => group.tenants.get(tenantId)?.movements ?? [],
+    );
     const found = [...stored, ...pending].find(
       (movement) => movement.balanceId === input.balanceId && movement.reference === input.reference,
     );
