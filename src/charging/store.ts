@@ -357,23 +357,6 @@ function pushBalanceRow(
   );
 }
 
-/** Writes balances (new ones whole; existing ones: amount, holds, version, cap counters). */
-export async function saveBalances(
-  db: Executor,
-  tenantId: string,
-  balances: ReadonlyArray<{
-    readonly balance: Balance;
-    readonly accountId: string;
-    readonly currency: string;
-  }>,
-  now: Instant,
-): Promise<void> {
-  if (balances.length === 0) return;
-  const values: unknown[] = [];
-  for (const write of balances) pushBalanceRow(values, tenantId, write, now);
-  await balanceUpserter.insert(db, values);
-}
-
 export async function listAccountBalances(
   db: Executor,
   tenantId: string,
@@ -441,17 +424,6 @@ const movementInserter = new BulkInserter('charging_movements', [
   'at_ms',
   'reference',
 ]);
-
-export async function appendMovements(
-  db: Executor,
-  tenantId: string,
-  movements: readonly Movement[],
-): Promise<void> {
-  if (movements.length === 0) return;
-  const values: unknown[] = [];
-  for (const m of movements) pushMovementRow(values, tenantId, m);
-  await movementInserter.insert(db, values);
-}
 
 function pushMovementRow(values: unknown[], tenantId: string, m: Movement): void {
   values.push(tenantId, m.balanceId, m.seq, m.kind, m.amount, m.balanceAfter, m.atMs, m.reference);
@@ -575,18 +547,6 @@ const reservationUpserter = new BulkInserter(
   ],
   { key: ['tenant_id', 'id'], update: ['status', 'expires_at_ms', 'state', 'updated_at'] },
 );
-
-export async function saveReservations(
-  db: Executor,
-  tenantId: string,
-  reservations: ReadonlyArray<{ readonly reservation: Reservation; readonly accountId: string }>,
-  now: Instant,
-): Promise<void> {
-  if (reservations.length === 0) return;
-  const values: unknown[] = [];
-  for (const write of reservations) pushReservationRow(values, tenantId, write, now);
-  await reservationUpserter.insert(db, values);
-}
 
 function pushReservationRow(
   values: unknown[],
@@ -749,18 +709,6 @@ const sessionUpserter = new BulkInserter(
     update: ['terminated', 'last_request_number', 'state', 'notify_uri', 'updated_at'],
   },
 );
-
-export async function saveSessions(
-  db: Executor,
-  tenantId: string,
-  sessions: readonly SessionWrite[],
-  now: Instant,
-): Promise<void> {
-  if (sessions.length === 0) return;
-  const values: unknown[] = [];
-  for (const write of sessions) pushSessionRow(values, tenantId, write, now);
-  await sessionUpserter.insert(db, values);
-}
 
 function pushSessionRow(values: unknown[], tenantId: string, write: SessionWrite, now: Instant): void {
   const { session, accountId, protocol, notifyUri } = write;
