@@ -118,7 +118,7 @@ export function registerNchfDemoCommand(program: Command, helpers: CliHelpers): 
               nodeFunctionality: 'SMF',
               nFName: '3f1c2a7e-9b4d-4e8a-8c21-5d6f7a8b9c0d',
             },
-            invocationTimeStamp: new Date().toISOString(),
+            invocationTimeStamp: app.clock.now(),
             invocationSequenceNumber: sequence,
             multipleUnitUsage: [
               {

@@ -36,7 +36,7 @@
  * charged again.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { msFromInstant, parseInstant } from '../../kernel/clock.js';
+import { instantFromMs, msFromInstant, parseInstant } from '../../kernel/clock.js';
 import type { BaseUnit } from '../../kernel/quantity.js';
 import type { Principal } from '../../access/index.js';
 import type { IdentityType } from '../../customers/index.js';
@@ -140,7 +140,7 @@ async function run(
   const failure = failureOf(outcome, ref);
   if (failure !== undefined) return failure;
   return {
-    invocationTimeStamp: new Date(context.receivedMs).toISOString(),
+    invocationTimeStamp: instantFromMs(context.receivedMs),
     invocationSequenceNumber: request.invocationSequenceNumber,
     multipleUnitInformation: outcome.items.map((item) => unitInformation(item, service, atMs)),
   };
@@ -238,7 +238,7 @@ async function immediateEvent(
   if (failure !== undefined) return failure;
   const debits = new Map(commit.outcome.items.map((item) => [item.ratingGroup, item]));
   return {
-    invocationTimeStamp: new Date(context.receivedMs).toISOString(),
+    invocationTimeStamp: instantFromMs(context.receivedMs),
     invocationSequenceNumber: request.invocationSequenceNumber,
     multipleUnitInformation: granted.map((item) => {
       if (item.grantCode === 'partially_granted') {
@@ -318,7 +318,7 @@ async function postEvent(
   const grants = new Map(replay ? [] : reserve.outcome.items.map((item) => [item.ratingGroup, item]));
   const debits = new Map(commit.outcome.items.map((item) => [item.ratingGroup, item]));
   return {
-    invocationTimeStamp: new Date(context.receivedMs).toISOString(),
+    invocationTimeStamp: instantFromMs(context.receivedMs),
     invocationSequenceNumber: request.invocationSequenceNumber,
     multipleUnitInformation: reported.map((item): MultipleUnitInformation => {
       const debit = debits.get(item.ratingGroup);
