@@ -12,14 +12,13 @@
  * request, which is far steadier than throughput on a shared machine.
  */
 import { spawn } from 'node:child_process';
-import { connect, type ClientHttp2Session } from 'node:http2';
 import { fileURLToPath } from 'node:url';
 import { FakeClock } from '../src/kernel/clock.js';
 import { FakeChargingCore } from '../src/protocols/nchf/fake-core.js';
 import { startNchfServer } from '../src/protocols/nchf/server.js';
 import { startDiameterServer } from '../src/protocols/diameter/server.js';
 import { GyConnection, type GyEncoding } from './gy-client.js';
-import { H2Connection } from './h2-client.js';
+import { leanPoster, nodePoster, type Poster } from './posters.js';
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 5_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 256);
@@ -66,38 +65,6 @@ async function serve(): Promise<void> {
   console.log(JSON.stringify({ nchf: nchf.address.port, diameter: diameter.address.port }));
 }
 
-interface Poster {
-  post(path: string, body: string): Promise<{ status: number; location: string | undefined }>;
-  close(): Promise<void>;
-}
-
-function nodePoster(port: number): Poster {
-  const session: ClientHttp2Session = connect(`http://127.0.0.1:${port}`);
-  session.on('error', () => undefined);
-  return {
-    post: (path, text) =>
-      new Promise((resolve, reject) => {
-        const stream = session.request({
-          ':method': 'POST',
-          ':path': path,
-          'content-type': 'application/json',
-          authorization: `Bearer ${TOKEN}`,
-        });
-        let status = 0;
-        let location: string | undefined;
-        stream.on('response', (headers) => {
-          status = Number(headers[':status']);
-          location = headers.location as string | undefined;
-        });
-        stream.on('data', () => undefined);
-        stream.on('end', () => resolve({ status, location }));
-        stream.on('error', reject);
-        stream.end(text);
-      }),
-    close: () => new Promise((resolve) => session.close(() => resolve())),
-  };
-}
-
 /** Runs `sessions` sessions CONCURRENCY at a time; returns errors and this process's CPU per request. */
 async function measure(
   sessions: number,
@@ -120,15 +87,7 @@ async function measure(
 async function nchf(port: number, client: 'node' | 'lean'): Promise<void> {
   const posters: Poster[] = await Promise.all(
     Array.from({ length: CONNECTIONS }, () =>
-      client === 'node'
-        ? nodePoster(port)
-        : H2Connection.connect({
-            port,
-            headers: [
-              ['content-type', 'application/json'],
-              ['authorization', `Bearer ${TOKEN}`],
-            ],
-          }),
+      client === 'node' ? nodePoster(port, TOKEN) : leanPoster(port, TOKEN),
     ),
   );
   const session = async (n: number, w: number): Promise<number> => {

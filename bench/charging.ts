@@ -38,7 +38,6 @@
  *    "errors":N,"balances_exact":true|false,"cores":N}
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, type ClientHttp2Session } from 'node:http2';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,7 +56,7 @@ import { SubscriberDirectory } from '../src/workflows/usage-directory.js';
 import { OnlinePricer } from '../src/workflows/usage-rating.js';
 import * as chargingStore from '../src/charging/store.js';
 import type { WorkflowDeps } from '../src/workflows/context.js';
-import { H2Connection } from './h2-client.js';
+import { leanPoster, nodePoster, type Poster } from './posters.js';
 import { GyConnection, type GyEncoding } from './gy-client.js';
 
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1_000);
@@ -197,54 +196,6 @@ function startServer(path: string): Promise<Started> {
     child.stderr?.on('data', onData);
     child.once('exit', (code) => reject(new Error(`server exited (${code}) before it was ready:\n${out}`)));
   });
-}
-
-interface Reply {
-  status: number;
-  location: string | undefined;
-}
-
-/** A way to POST over HTTP/2: the lean client of ./h2-client.ts or node:http2's. */
-interface Poster {
-  post(path: string, body: string): Promise<Reply>;
-  close(): Promise<void>;
-}
-
-async function leanPoster(port: number, key: string): Promise<Poster> {
-  return H2Connection.connect({
-    port,
-    headers: [
-      ['content-type', 'application/json'],
-      ['authorization', `Bearer ${key}`],
-    ],
-  });
-}
-
-function nodePoster(port: number, key: string): Poster {
-  const session: ClientHttp2Session = connect(`http://127.0.0.1:${port}`);
-  session.on('error', () => undefined);
-  return {
-    post: (path, body) =>
-      new Promise((resolve, reject) => {
-        const stream = session.request({
-          ':method': 'POST',
-          ':path': path,
-          'content-type': 'application/json',
-          authorization: `Bearer ${key}`,
-        });
-        let status = 0;
-        let location: string | undefined;
-        stream.on('response', (headers) => {
-          status = Number(headers[':status']);
-          location = headers.location as string | undefined;
-        });
-        stream.on('data', () => undefined);
-        stream.on('end', () => resolve({ status, location }));
-        stream.on('error', reject);
-        stream.end(body);
-      }),
-    close: () => new Promise((resolve) => session.close(() => resolve())),
-  };
 }
 
 const BASE = '/nchf-convergedcharging/v3/chargingdata';
