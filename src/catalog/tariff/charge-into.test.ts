@@ -17,9 +17,12 @@ import {
   chargeCall,
   chargeCallInto,
   chargeCallIntoBigInt,
+  chargeBatchedCallInto,
   chargeRoutedCallInto,
   chargedSeconds,
   newCallChargeScratch,
+  newRoutedCallBatch,
+  routeCallBatch,
   tariffCurrencyIndex,
   type CallChargeScratch,
 } from './charge.js';
@@ -431,6 +434,134 @@ describe('chargeRoutedCallInto', () => {
       ),
       /^tariff\.no_route calledNumber /,
     );
+  });
+});
+
+describe('routeCallBatch and chargeBatchedCallInto', () => {
+  const lastInstant = Date.UTC(2199, 11, 31, 23, 59, 59, 999);
+  /** Calls of every kind: mostly good, some with each problem chargeCallInto reports. */
+  const batchCall = fc.record({
+    calledNumber: fc.oneof(
+      { weight: 8, arbitrary: fc.stringMatching(/^4[0-9]{0,14}$/) },
+      // Unrouted (no prefix but 4), too long, empty.
+      { weight: 1, arbitrary: fc.stringMatching(/^[0-9]{0,17}$/) },
+      // Not digits, anywhere.
+      { weight: 1, arbitrary: fc.stringMatching(/^[0-9+ #a]{0,16}$/) },
+    ),
+    startMs: fc.oneof(
+      {
+        weight: 8,
+        arbitrary: fc.integer({ min: YEAR_2026_MS - 30 * 86_400_000, max: YEAR_2026_MS + YEAR_MS }),
+      },
+      { weight: 1, arbitrary: fc.constantFrom(Number.NaN, Date.UTC(1899, 11, 31), lastInstant - 30_000) },
+    ),
+    durationSec: fc.oneof(
+      { weight: 8, arbitrary: fc.integer({ min: 0, max: 3 * 86_400 }) },
+      { weight: 1, arbitrary: fc.constantFrom(-1, 1.5, 60) },
+    ),
+  });
+
+  /** A charge's figures, or the error it threw as code, field and message. */
+  function outcome(charge: () => CallChargeScratch): unknown {
+    try {
+      return figures(charge());
+    } catch (error) {
+      assert.ok(isTollgateError(error), String(error));
+      return `${error.code} ${error.field ?? ''} ${error.message}`;
+    }
+  }
+
+  it('charges every call of random batches exactly as chargeCallInto, errors included', () => {
+    let charged = 0;
+    let refused = 0;
+    fc.assert(
+      fc.property(
+        rateArbitrary,
+        fc.array(batchCall, { minLength: 1, maxLength: 24 }),
+        fc.constantFrom(0, 0, 0, 1),
+        fc.constantFrom(undefined, undefined, undefined, '26201'),
+        (rate, calls, currency, visited) => {
+          const tariff = compileTariff(tariffOf(rate));
+          // A batch smaller than the calls, reused, so entries left from the last batch are there.
+          const batch = newRoutedCallBatch(8);
+          const out = newCallChargeScratch();
+          for (let from = 0; from < calls.length; from += 8) {
+            const count = Math.min(8, calls.length - from);
+            routeCallBatch(tariff, calls, from, count, batch);
+            for (let k = 0; k < count; k++) {
+              const call = calls[from + k] as (typeof calls)[number];
+              const batched = outcome(() =>
+                chargeBatchedCallInto(tariff, batch, k, call, currency, visited, out),
+              );
+              const single = outcome(() =>
+                chargeCallInto(
+                  tariff,
+                  call.calledNumber,
+                  call.startMs,
+                  call.durationSec,
+                  currency,
+                  visited,
+                  newCallChargeScratch(),
+                ),
+              );
+              assert.deepEqual(batched, single, JSON.stringify(call));
+              if (typeof single === 'string') refused++;
+              else charged++;
+            }
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+    assert.ok(charged > 500 && refused > 200, `${charged} charged, ${refused} refused`);
+  });
+
+  it('refuses a number that is not a string as chargeCallInto does', () => {
+    const tariff = compileTariff(tariffOf(fc.sample(rateArbitrary, { numRuns: 1, seed: 7 })[0] as RateCase));
+    const calls = [{ calledNumber: 4912 as unknown as string, startMs: YEAR_2026_MS, durationSec: 60 }];
+    const batch = routeCallBatch(tariff, calls, 0, 1, newRoutedCallBatch(1));
+    assert.match(
+      String(
+        outcome(() =>
+          chargeBatchedCallInto(tariff, batch, 0, calls[0]!, 0, undefined, newCallChargeScratch()),
+        ),
+      ),
+      /^tariff\.invalid_usage calledNumber /,
+    );
+  });
+
+  it('charges a call that is not the one routed at its entry by routing it on its own', () => {
+    const tariff = compileTariff(tariffOf(fc.sample(rateArbitrary, { numRuns: 1, seed: 11 })[0] as RateCase));
+    const routed = [{ calledNumber: '5912', startMs: YEAR_2026_MS, durationSec: 60 }];
+    const batch = routeCallBatch(tariff, routed, 0, 1, newRoutedCallBatch(4));
+    const other = { calledNumber: '4912', startMs: YEAR_2026_MS, durationSec: 60 };
+    assert.deepEqual(
+      outcome(() => chargeBatchedCallInto(tariff, batch, 0, other, 0, undefined, newCallChargeScratch())),
+      outcome(() => chargeCallInto(tariff, '4912', YEAR_2026_MS, 60, 0, undefined, newCallChargeScratch())),
+    );
+  });
+
+  it('refuses an entry beyond the batch, a batch routed in another tariff, and too many calls', () => {
+    const rate = fc.sample(rateArbitrary, { numRuns: 1, seed: 3 })[0] as RateCase;
+    const tariff = compileTariff(tariffOf(rate));
+    const other = compileTariff(tariffOf(rate));
+    const calls = [
+      { calledNumber: '4912', startMs: YEAR_2026_MS, durationSec: 60 },
+      { calledNumber: '4913', startMs: YEAR_2026_MS, durationSec: 60 },
+    ];
+    const batch = routeCallBatch(tariff, calls, 0, 2, newRoutedCallBatch(2));
+    const out = newCallChargeScratch();
+    assert.throws(
+      () => chargeBatchedCallInto(tariff, batch, 2, calls[1]!, 0, undefined, out),
+      /not in the batch/,
+    );
+    assert.throws(
+      () => chargeBatchedCallInto(other, batch, 0, calls[0]!, 0, undefined, out),
+      /not in the batch/,
+    );
+    assert.throws(() => routeCallBatch(tariff, [...calls, ...calls], 0, 3, batch), /capacity 2/);
+    assert.throws(() => routeCallBatch(tariff, calls, 1, 2, batch), /not all among the 2/);
+    assert.throws(() => newRoutedCallBatch(0), /at least 1/);
   });
 });
 

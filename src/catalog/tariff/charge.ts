@@ -37,7 +37,7 @@ import { weekdayOf } from './calendar.js';
 import * as layout from './compile.js';
 import type { CompiledBands, CompiledPricing, CompiledTariff, CompiledVoice } from './compile.js';
 import { TariffErrors } from './errors.js';
-import { matchCalledNumber, type PrefixMatch } from './prefix-trie.js';
+import { longestPrefixBatch, matchCalledNumber, type PrefixMatch } from './prefix-trie.js';
 
 /*
  * The numbers the hot path uses, as const enums: TypeScript (tsc and esbuild alike) writes a
@@ -305,7 +305,8 @@ export function chargeCall(tariff: CompiledTariff, usage: CallUsage, options?: C
   const out = priceCall(
     tariff,
     voice,
-    usage.startMs,
+    hourOf(usage.startMs),
+    msInHourOf(usage.startMs),
     usage.durationSec,
     currency,
     destination,
@@ -402,7 +403,8 @@ export function chargeCallInto(
   return priceCall(
     tariff,
     voice,
-    startMs,
+    hourOf(startMs),
+    msInHourOf(startMs),
     durationSec,
     currencyIndex,
     destination,
@@ -434,7 +436,8 @@ export function chargeCallIntoBigInt(
   return priceCall(
     tariff,
     voice,
-    startMs,
+    hourOf(startMs),
+    msInHourOf(startMs),
     durationSec,
     currencyIndex,
     destination,
@@ -491,7 +494,8 @@ export function chargeRoutedCallInto(
   return priceCall(
     tariff,
     voice,
-    startMs,
+    hourOf(startMs),
+    msInHourOf(startMs),
     durationSec,
     currencyIndex,
     destinationZone,
@@ -500,6 +504,160 @@ export function chargeRoutedCallInto(
     out,
     true,
   );
+}
+
+/**
+ * The called numbers of a batch of calls, routed ahead of pricing by routeCallBatch, for
+ * chargeBatchedCallInto. Make one with newRoutedCallBatch and reuse it for every batch.
+ *
+ * Why route a batch first. Matching a number costs one or more reads from the prefix trie's
+ * tables, megabytes in size for a large rate deck, so each read is a cache miss. Charged one call
+ * at a time, a call's reads wait for the previous call's pricing and nothing overlaps; routed
+ * together (prefix-trie.ts longestPrefixBatch), the reads of many numbers are in flight at once.
+ * Measured in `npm run bench:tariff` on 200k prefixes: routing 256 calls, then pricing each one,
+ * charges 20-30 % more calls per second than chargeCallInto call by call on random numbers, and
+ * 40-60 % more on numbers that walk deep into the trie, with the same results.
+ */
+export interface RoutedCallBatch {
+  /** The tariff the batch was routed in; chargeBatchedCallInto refuses another. */
+  tariff: CompiledTariff | undefined;
+  /** Calls routed by the last routeCallBatch (entries 0 to count − 1 of the arrays). */
+  count: number;
+  /** The capacity: the most calls one routeCallBatch can route. */
+  readonly capacity: number;
+  /**
+   * Per call: the destination zone of the number's longest prefix, or -1 when none matches (or
+   * the number is not a string). The walk stops at the first character that is not a digit, so a
+   * number with one may still have a zone here: chargeBatchedCallInto checks the characters the
+   * walk did not read.
+   */
+  readonly zone: Int32Array;
+  /** Per call: the digits the matching prefix covers (0 when there is no match). */
+  readonly matchedLength: Int32Array;
+  /** Per call: the leading characters the walk read, all digits (longestPrefixBatch). */
+  readonly read: Int32Array;
+  /** Per call: the number routed ('' for one that is not a string). */
+  readonly numbers: string[];
+  /** Scratch for longestPrefixBatch. */
+  readonly entry: Int32Array;
+}
+
+/** An empty batch that can route up to `capacity` calls at a time. */
+export function newRoutedCallBatch(capacity: number): RoutedCallBatch {
+  if (!Number.isSafeInteger(capacity) || capacity < 1) {
+    throw new Error(`a routed call batch needs a capacity of at least 1, not ${capacity}`);
+  }
+  return {
+    tariff: undefined,
+    count: 0,
+    capacity,
+    zone: new Int32Array(capacity),
+    matchedLength: new Int32Array(capacity),
+    read: new Int32Array(capacity),
+    numbers: new Array<string>(capacity).fill(''),
+    entry: new Int32Array(capacity),
+  };
+}
+
+/**
+ * Matches the called numbers of `calls[from]` to `calls[from + count − 1]` in the tariff's voice
+ * prefixes, into `batch` (entry k for calls[from + k]); then charge each call with
+ * chargeBatchedCallInto. Nothing is thrown for a bad or unrouted number here:
+ * chargeBatchedCallInto throws for that call what chargeCallInto would. Throws tariff.no_rate
+ * when the tariff has no voice rates (as chargeCallInto does for every call).
+ */
+export function routeCallBatch(
+  tariff: CompiledTariff,
+  calls: ReadonlyArray<{ readonly calledNumber: string }>,
+  from: number,
+  count: number,
+  batch: RoutedCallBatch,
+): RoutedCallBatch {
+  const voice = voiceOf(tariff);
+  if (!Number.isSafeInteger(count) || count < 0 || count > batch.capacity) {
+    throw new Error(`cannot route ${count} calls in a batch of capacity ${batch.capacity}`);
+  }
+  if (!Number.isSafeInteger(from) || from < 0 || from + count > calls.length) {
+    throw new Error(`calls ${from} to ${from + count - 1} are not all among the ${calls.length} given`);
+  }
+  const numbers = batch.numbers;
+  for (let k = 0; k < count; k++) {
+    const number = (calls[from + k] as { readonly calledNumber: string }).calledNumber;
+    // Not a string: looked up as an empty number (no match); chargeBatchedCallInto then lets
+    // chargeCallInto throw for it.
+    numbers[k] = typeof number === 'string' ? number : '';
+  }
+  // The rest of each number's characters (after those the walk read) are checked by
+  // chargeBatchedCallInto, not here as matchCalledNumber does: here, the check's branches would
+  // wait on the trie's answers and hold back the next numbers' reads.
+  longestPrefixBatch(voice.trie, numbers, count, batch.zone, batch.matchedLength, batch.read, batch.entry);
+  batch.tariff = tariff;
+  batch.count = count;
+  return batch;
+}
+
+/**
+ * Charges call k of a batch routed by routeCallBatch (`call` is the call routed as entry k) into
+ * `out`: exactly what chargeCallInto(tariff, call.calledNumber, call.startMs, call.durationSec,
+ * currencyIndex, visitedMccMnc, out) gives, with the same checks and errors (the tests compare
+ * them on random tariffs and calls), without matching the number again. A call whose number is
+ * not the one routed as entry k is charged by chargeCallInto, routed on its own.
+ */
+export function chargeBatchedCallInto(
+  tariff: CompiledTariff,
+  batch: RoutedCallBatch,
+  k: number,
+  call: CallUsage,
+  currencyIndex: number,
+  visitedMccMnc: string | undefined,
+  out: CallChargeScratch,
+): CallChargeScratch {
+  if (batch.tariff !== tariff || !(k >= 0 && k < batch.count)) {
+    throw new Error(`call ${k} is not in the batch routed in tariff ${tariff.id}`);
+  }
+  const zone = batch.zone[k] as number;
+  const startMs = call.startMs;
+  const durationSec = call.durationSec;
+  const number = call.calledNumber;
+  if (
+    zone < 0 ||
+    number !== batch.numbers[k] ||
+    !digitsFrom(number, batch.read[k] as number) ||
+    !Number.isSafeInteger(durationSec) ||
+    durationSec < 0 ||
+    !Number.isSafeInteger(startMs) ||
+    startMs < Time.MIN_INSTANT_MS ||
+    startMs + durationSec * Time.MS_PER_SECOND > Time.MAX_INSTANT_MS
+  ) {
+    // The rare call with a problem: chargeCallInto finds and throws it, in its order.
+    return chargeCallInto(tariff, number, startMs, durationSec, currencyIndex, visitedMccMnc, out);
+  }
+  checkCurrencyIndex(tariff, currencyIndex);
+  return priceCall(
+    tariff,
+    voiceOf(tariff),
+    hourOf(startMs),
+    msInHourOf(startMs),
+    durationSec,
+    currencyIndex,
+    zone,
+    batch.matchedLength[k] as number,
+    ratedZoneOf(tariff, zone, visitedMccMnc),
+    out,
+    true,
+  );
+}
+
+/**
+ * Whether `number` has 1 to 15 characters and those from `from` on are ASCII digits. With `from`
+ * the characters longestPrefixBatch's walk read (all digits), it says whether the whole number is
+ * 1 to 15 digits, as checkCall requires.
+ */
+function digitsFrom(number: string, from: number): boolean {
+  const n = number.length;
+  if (n === 0 || n > 15) return false;
+  for (let i = from; i < n; i++) if ((number.charCodeAt(i) - 48) >>> 0 > 9) return false;
+  return true;
 }
 
 // The errors of priceCall, built out of line: their message templates would otherwise make
@@ -577,7 +735,8 @@ function routeCall(voice: CompiledVoice, number: string, durationSec: number, st
 function priceCall(
   tariff: CompiledTariff,
   voice: CompiledVoice,
-  startMs: number,
+  startHour: number,
+  startMsInHour: number,
   durationSec: number,
   currency: number,
   destination: number,
@@ -598,7 +757,7 @@ function priceCall(
   );
   const bands = tariff.bands;
   const bandCount = bands.names.length;
-  const startBand = bands.constant ? 0 : bandAt(bands, startMs);
+  const startBand = bands.constant ? 0 : bandInHour(bands, startHour, startMsInHour);
   out.destinationZone = destination;
   out.matchedLength = matchedLength;
   out.ratedZone = ratedZone;
@@ -627,7 +786,7 @@ function priceCall(
       finishInBigInt(voice, slot, usagePico, out);
     }
   } else {
-    splitSeconds(bands, startMs, durationSec, chargedSec, out);
+    splitSeconds(bands, startHour * Time.MS_PER_HOUR + startMsInHour, durationSec, chargedSec, out);
     if (!inNumbers || !splitInNumbers(voice, slot, bandCount, out))
       splitInBigInt(voice, slot, bandCount, out);
   }
@@ -733,6 +892,33 @@ export function chargedSeconds(durationSec: number, firstSec: number, nextSec: n
 }
 
 /**
+ * The UTC hour of a checked instant (1900-2199, so within ±2^31) as an int32, and the
+ * milliseconds into it. priceCall takes the start as these two rather than as one instant: an
+ * instant is a double beyond 2^31 ms, and a double passed to a function that is not inlined is
+ * boxed in a new heap object, one allocation per call (about 100 MB/s of garbage at 7M calls/s),
+ * while int32s are passed as they are.
+ */
+function hourOf(ms: number): number {
+  return Math.floor(ms / Time.MS_PER_HOUR) | 0;
+}
+
+function msInHourOf(ms: number): number {
+  return (ms - Math.floor(ms / Time.MS_PER_HOUR) * Time.MS_PER_HOUR) | 0;
+}
+
+/** bandAt for the instant `msInHour` ms into UTC hour `hour` (bands not constant). */
+function bandInHour(bands: CompiledBands, hour: number, msInHour: number): number {
+  const slot = (hour & (Time.BAND_CACHE_HOURS - 1)) << 1;
+  const cache = bands.bandByHour;
+  if (cache[slot] !== hour) {
+    cache[slot + 1] = hourBand(bands, hour);
+    cache[slot] = hour;
+  }
+  const band = cache[slot + 1] as number;
+  return band >= 0 ? band : bandAtInstant(bands, hour * Time.MS_PER_HOUR + msInHour);
+}
+
+/**
  * The band of instant `ms`. Most UTC hours lie wholly in one band (windows usually start and end
  * on the hour, and offsets change only a few times a year), so the band of each such hour is
  * cached (CompiledBands.bandByHour) and a lookup is one division and two reads from one cache
@@ -742,16 +928,8 @@ export function chargedSeconds(durationSec: number, firstSec: number, nextSec: n
  */
 export function bandAt(bands: CompiledBands, ms: number): number {
   if (bands.constant) return 0;
-  // Instants are bounded to 1900-2199 (checkCall), so hour numbers fit in 32 bits and `&` is exact.
-  const hour = Math.floor(ms / Time.MS_PER_HOUR);
-  const slot = (hour & (Time.BAND_CACHE_HOURS - 1)) << 1;
-  const cache = bands.bandByHour;
-  if (cache[slot] !== hour) {
-    cache[slot + 1] = hourBand(bands, hour);
-    cache[slot] = hour;
-  }
-  const band = cache[slot + 1] as number;
-  return band >= 0 ? band : bandAtInstant(bands, ms);
+  // Instants are bounded to 1900-2199 (checkCall), so hour numbers fit in 32 bits.
+  return bandInHour(bands, hourOf(ms), msInHourOf(ms));
 }
 
 /**

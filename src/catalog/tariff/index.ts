@@ -41,6 +41,7 @@ export { validateTariff } from './validate.js';
 export {
   buildPrefixTrie,
   longestPrefix,
+  longestPrefixBatch,
   matchCalledNumber,
   MAX_PREFIX_DIGITS,
   type PrefixMatch,
@@ -62,6 +63,10 @@ export {
   chargeCallInto,
   chargeCallIntoBigInt,
   chargeRoutedCallInto,
+  chargeBatchedCallInto,
+  routeCallBatch,
+  newRoutedCallBatch,
+  type RoutedCallBatch,
   newCallChargeScratch,
   callAmountPico,
   tariffCurrencyIndex,

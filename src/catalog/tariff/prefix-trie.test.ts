@@ -1,7 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { buildPrefixTrie, longestPrefix, matchCalledNumber, type PrefixConflict } from './prefix-trie.js';
+import {
+  buildPrefixTrie,
+  longestPrefix,
+  longestPrefixBatch,
+  matchCalledNumber,
+  type PrefixConflict,
+  type PrefixTrie,
+} from './prefix-trie.js';
 
 /** The obvious reference: try every prefix, keep the longest that the number starts with. */
 function naive(
@@ -37,6 +44,63 @@ const table = (maxEntries: number) =>
       selector: (e) => e.prefix,
     })
     .map((entries) => entries);
+
+/**
+ * longestPrefixBatch over `numbers`, checked against longestPrefix number by number: the same
+ * match, and `read` covers only digits and at least the matched prefix.
+ */
+function checkBatch(trie: PrefixTrie, numbers: readonly string[]): void {
+  const n = numbers.length;
+  const zone = new Int32Array(n).fill(99);
+  const length = new Int32Array(n).fill(99);
+  const read = new Int32Array(n).fill(99);
+  // Scratch left over from an earlier batch must not matter.
+  const entry = new Int32Array(n).fill(-7);
+  longestPrefixBatch(trie, numbers, n, zone, length, read, entry);
+  numbers.forEach((number, k) => {
+    const one = longestPrefix(trie, number);
+    assert.deepEqual({ zone: zone[k], length: length[k] }, one, number);
+    const r = read[k] as number;
+    assert.ok(r >= one.length && r <= number.length, `${number}: read ${r}`);
+    assert.match(number.slice(0, r), /^[0-9]*$/, `${number}: read ${r}`);
+    // The walk stops only at the end, at a non-digit, or where the trie has nothing longer.
+    if (r < number.length && /^[0-9]$/.test(number[r] as string)) {
+      assert.deepEqual(longestPrefix(trie, number.slice(0, r + 1)), one, `${number}: stopped at ${r}`);
+    }
+  });
+}
+
+describe('longestPrefixBatch', () => {
+  /** Numbers that are mostly digits, with some characters that are not, anywhere. */
+  const numberLike = fc.oneof(
+    { weight: 4, arbitrary: digits(0, 16) },
+    { weight: 1, arbitrary: fc.stringMatching(/^[0-9+ a#]{0,16}$/) },
+  );
+
+  it('matches what longestPrefix matches, number by number, on small tables', () => {
+    fc.assert(
+      fc.property(table(60), fc.array(numberLike, { minLength: 1, maxLength: 40 }), (entries, numbers) => {
+        checkBatch(trieOf(entries), numbers);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('matches what longestPrefix matches with a 6-digit jump table', () => {
+    const filler = Array.from({ length: 100_001 }, (_, i) => ({
+      prefix: `3${String(i).padStart(6, '0')}`,
+      zone: 21,
+    }));
+    fc.assert(
+      fc.property(table(200), fc.array(numberLike, { minLength: 1, maxLength: 60 }), (entries, numbers) => {
+        const trie = trieOf([...entries.filter((e) => !e.prefix.startsWith('3')), ...filler]);
+        assert.equal(trie.jumpDigits, 6);
+        checkBatch(trie, [...numbers, '3000042999', '30000', '300004x', '3000042999123']);
+      }),
+      { numRuns: 10 },
+    );
+  });
+});
 
 describe('longestPrefix', () => {
   it('matches the longest prefix: 49 fixed, 4915 mobile', () => {

@@ -389,6 +389,91 @@ export function longestPrefix(
 }
 
 /**
+ * longestPrefix of `numbers[0]` to `numbers[count − 1]` at once, into zone[k] and length[k] (as
+ * PrefixMatch has them: zone -1 and length 0 for no match), with read[k] the number of leading
+ * characters the walk read, all of them digits: a caller that must know whether a whole number
+ * is digits checks only the rest. `entry` is scratch, at least `count` long.
+ *
+ * Why in a batch. A lookup's cost is its cache misses, one in the jump table and one per node
+ * below it, each a chain: the next address comes from the last read. Looked up one by one, the
+ * processor cannot start the next number's reads before the branches that depend on this
+ * number's reads are resolved (a mispredicted one discards everything after it). So the batch
+ * reads every number's jump entry first, in a loop whose branches do not depend on what it reads:
+ * those reads overlap, many in flight at a time. Only then does each number continue its walk
+ * from its entry, and for most numbers the entry is already the answer.
+ */
+export function longestPrefixBatch(
+  trie: PrefixTrie,
+  numbers: readonly string[],
+  count: number,
+  zone: Int32Array,
+  length: Int32Array,
+  read: Int32Array,
+  entry: Int32Array,
+): void {
+  const jumpDigits = trie.jumpDigits;
+  const jump = trie.jump;
+  const nodes = trie.nodes;
+  // Pass 1: the jump entries. read[k] is -1 for a number whose first J characters are not all
+  // digits (or that is shorter): it walks from the root in pass 2.
+  for (let k = 0; k < count; k++) {
+    const digits = numbers[k] as string;
+    let value = 0;
+    let i = 0;
+    if (digits.length >= jumpDigits) {
+      for (; i < jumpDigits; i++) {
+        const digit = digits.charCodeAt(i) - 48;
+        if (digit >>> 0 > 9) break;
+        value = value * 10 + digit;
+      }
+    }
+    if (i === jumpDigits) {
+      entry[k] = jump[value] as number;
+      read[k] = jumpDigits;
+    } else {
+      read[k] = -1;
+    }
+  }
+  // Pass 2: each number's walk from its entry.
+  for (let k = 0; k < count; k++) {
+    const digits = numbers[k] as string;
+    const n = digits.length;
+    let node = 0;
+    let i = read[k] as number;
+    let code: number = Layout.NOT_FOUND_YET;
+    if (i < 0) {
+      i = 0;
+    } else {
+      const value = entry[k] as number;
+      if (value < 0) code = -value - 2;
+      else node = value;
+    }
+    if (code === Layout.NOT_FOUND_YET) {
+      for (; i < n; i++) {
+        const digit = digits.charCodeAt(i) - 48;
+        if (digit >>> 0 > 9) break;
+        const slot = slotOf(nodes, node, digit);
+        if (slot < 0) {
+          code = -slot - 2;
+          i++;
+          break;
+        }
+        node = slot;
+      }
+      if (code === Layout.NOT_FOUND_YET) code = nodes[node + Layout.OWN_ANSWER] as number;
+    }
+    if (code < 0) {
+      zone[k] = -1;
+      length[k] = 0;
+    } else {
+      zone[k] = code >> Layout.LENGTH_BITS;
+      length[k] = code & Layout.LENGTH_MASK;
+    }
+    read[k] = i;
+  }
+}
+
+/**
  * longestPrefix for a called number that must be 1 to 15 ASCII digits as a whole: returns false,
  * leaving `out` as it was, when it is not, else writes the match into `out` and returns true.
  * Each character is read once, by the walk or after it stops, which is why this is one function
