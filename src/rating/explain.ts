@@ -13,6 +13,7 @@
  *     180 s × 0.07 EUR per 60 s = 0.21 EUR; connect fee 0.01 EUR; total 0.22 EUR
  */
 import { formatDecimal } from '../kernel/decimal.js';
+import { jsonString } from '../kernel/json-text.js';
 import { RATED_SCALE } from '../kernel/money.js';
 import { KIND_DATA, KIND_EVENT, KIND_VOICE, ownerOf, type RatingResult } from './model.js';
 import { periodCalendar } from './periods.js';
@@ -106,81 +107,119 @@ const DRAW_FIELDS = 8;
  *
  * Absent values are null. Names are stored as names, so expanding needs nothing but the string.
  */
-export function compactTrace(out: RatingResult): string {
+export function compactTrace(out: RatingResult, strings: TraceStringWriter = JSON_STRINGS): string {
   // Written out by hand rather than JSON.stringify([...]): that takes about a microsecond for this
-  // array on Node 20, the concatenation a few hundred nanoseconds. Strings go through json(),
-  // which escapes what JSON needs escaped, so the result is always valid JSON.
+  // array on Node 20, this a few hundred nanoseconds. Every string goes through str() and the
+  // writer, in the order it appears in the text (see TraceStringWriter). The pieces are joined at
+  // the end rather than concatenated as they come: a concatenation is a rope of a few dozen small
+  // strings, and a batch importer holds thousands of rows until it writes them, so the ropes
+  // would outlive several young-generation collections before SQLite flattened them.
+  const w = strings;
+  const p = PIECES;
+  p.length = 0;
   const plan = out.plan;
   const service = out.servicePlan;
   const version = out.tariffVersion;
   const tariff = version?.view.compiled;
-  let text = `["${COMPACT_VERSION}",${out.outcome === 'ok' ? 0 : 1},${json(out.rejectReason)},${json(out.failure)},`;
-  text += `${out.failure === undefined ? 'null' : json(out.failureMessage)},`;
-  text += `${plan === undefined ? 'null' : json(plan.subscriptionId)},`;
-  text +=
-    service === undefined
-      ? 'null,null,null,null,'
-      : `${json(service.offerCode)},${json(service.offerVersionId)},${json(service.priceCode)},${json(service.tariffCode)},`;
-  text += `${version === undefined ? 'null' : json(version.versionId)},${json(out.currency)},`;
-  text += `${out.amountIsBig ? `"${String(out.amountPicoBig)}"` : out.amountPico},${out.kind},"${out.unit}",`;
-  text += `${out.units},${out.coveredUnits},${out.chargeableUnits},${out.chargedUnits},`;
-  text += `${tariff !== undefined && out.roamingZone >= 0 ? json(tariff.zones[out.roamingZone]) : 'null'},`;
+  p.push(w.mark, '[', str(w, COMPACT_VERSION), out.outcome === 'ok' ? ',0,' : ',1,');
+  p.push(str(w, out.rejectReason), ',', str(w, out.failure), ',');
+  p.push(out.failure === undefined ? 'null' : str(w, out.failureMessage), ',');
+  p.push(plan === undefined ? 'null' : str(w, plan.subscriptionId), ',');
+  if (service === undefined) p.push('null,null,null,null,');
+  else {
+    p.push(str(w, service.offerCode), ',', str(w, service.offerVersionId), ',');
+    p.push(str(w, service.priceCode), ',', str(w, service.tariffCode), ',');
+  }
+  p.push(version === undefined ? 'null' : str(w, version.versionId), ',', str(w, out.currency), ',');
+  p.push(out.amountIsBig ? str(w, String(out.amountPicoBig)) : String(out.amountPico), ',');
+  p.push(String(out.kind), ',', str(w, out.unit), ',');
+  p.push(`${out.units},${out.coveredUnits},${out.chargeableUnits},${out.chargedUnits},`);
+  p.push(tariff !== undefined && out.roamingZone >= 0 ? str(w, tariff.zones[out.roamingZone]) : 'null', ',');
   const counter = out.tierCounter;
-  text +=
-    tariff !== undefined && counter !== undefined
-      ? `[${json(counter.rate)},${json(counter.zoneId)},${out.tierPeriodIndex},${out.tierPriorUnits},${out.tierUnits},${out.tierFirst},${out.tierLast}],[`
-      : 'null,[';
+  if (tariff !== undefined && counter !== undefined) {
+    p.push('[', str(w, counter.rate), ',', str(w, counter.zoneId), ',');
+    p.push(
+      `${out.tierPeriodIndex},${out.tierPriorUnits},${out.tierUnits},${out.tierFirst},${out.tierLast}],[`,
+    );
+  } else p.push('null,[');
   if (plan !== undefined) {
     for (let i = 0; i < out.drawCount; i++) {
       const a = out.drawAllowance[i];
       if (a === undefined) continue;
-      if (i > 0) text += ',';
-      text += `${json(a.code)},${json(a.offerCode)},${json(a.offerVersionId)},${json(ownerOf(plan, a))},`;
-      text += `"${a.sharing}","${a.period}",${out.drawPeriodIndex[i] as number},${out.drawUnits[i] as number}`;
+      if (i > 0) p.push(',');
+      p.push(str(w, a.code), ',', str(w, a.offerCode), ',', str(w, a.offerVersionId), ',');
+      p.push(str(w, ownerOf(plan, a)), ',', str(w, a.sharing), ',', str(w, a.period), ',');
+      p.push(`${out.drawPeriodIndex[i] as number},${out.drawUnits[i] as number}`);
     }
   }
-  text += '],';
+  p.push('],');
   const voice = tariff?.voice;
   if (tariff !== undefined && voice !== undefined && out.kind === KIND_VOICE) {
     const bands = tariff.bands.names;
-    text += `[${out.calledNumber === undefined ? 'null' : json(out.calledNumber.slice(0, out.matchedPrefixLength))},`;
-    text += `${out.zone >= 0 ? json(tariff.zones[out.zone]) : 'null'},${out.band >= 0 ? json(bands[out.band]) : 'null'},`;
-    if (out.callParts === undefined) text += 'null,';
+    p.push('[');
+    p.push(
+      out.calledNumber === undefined ? 'null' : str(w, out.calledNumber.slice(0, out.matchedPrefixLength)),
+      ',',
+    );
+    p.push(out.zone >= 0 ? str(w, tariff.zones[out.zone]) : 'null', ',');
+    p.push(out.band >= 0 ? str(w, bands[out.band]) : 'null', ',');
+    const parts = out.callParts;
+    if (parts === undefined) p.push('null,');
     else {
-      text += '[';
-      out.callParts.forEach((part, k) => {
-        text += `${k > 0 ? ',' : ''}${json(part.band)},${part.seconds},${numberText(part.amountPico)}`;
-      });
-      text += '],';
+      p.push('[');
+      for (let k = 0; k < parts.length; k++) {
+        const part = parts[k] as (typeof parts)[number];
+        if (k > 0) p.push(',');
+        p.push(str(w, part.band), ',', String(part.seconds), ',', numberText(w, part.amountPico));
+      }
+      p.push('],');
     }
     if (out.slot >= 0) {
-      text += `${out.firstSec},${out.nextSec},${numberText(voice.unitSeconds[out.slot] as bigint)},`;
-      text += `${out.band >= 0 ? numberText(voice.unitPricePico[out.slot * bands.length + out.band] as bigint) : 'null'},`;
-    } else text += 'null,null,null,null,';
-    text += `${out.connectFeePico},${out.limit === undefined ? 'null' : `"${out.limit}"`}],`;
-  } else text += 'null,';
-  if (tariff !== undefined && out.kind === KIND_DATA) text += `${out.blockBytes},`;
+      p.push(`${out.firstSec},${out.nextSec},`, numberText(w, voice.unitSeconds[out.slot] as bigint), ',');
+      p.push(
+        out.band >= 0
+          ? numberText(w, voice.unitPricePico[out.slot * bands.length + out.band] as bigint)
+          : 'null',
+        ',',
+      );
+    } else p.push('null,null,null,null,');
+    p.push(String(out.connectFeePico), ',', out.limit === undefined ? 'null' : str(w, out.limit), '],');
+  } else p.push('null,');
+  if (tariff !== undefined && out.kind === KIND_DATA) p.push(String(out.blockBytes), ',');
   else if (tariff !== undefined && out.kind === KIND_EVENT)
-    text += `[${json(out.eventType)},${out.pricedInEvent ? 'true' : 'false'}],`;
-  else text += 'null,';
-  text += plan === undefined ? 'null,null]' : `${json(plan.timeZone)},${plan.billCycleDay}]`;
-  return text;
+    p.push('[', str(w, out.eventType), out.pricedInEvent ? ',true],' : ',false],');
+  else p.push('null,');
+  if (plan === undefined) p.push('null,null]');
+  else p.push(str(w, plan.timeZone), ',', String(plan.billCycleDay), ']');
+  return p.join('');
 }
 
-/** A string as JSON (undefined as null); quoting without JSON.stringify when nothing needs escaping. */
-function json(value: string | undefined): string {
-  if (value === undefined) return 'null';
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i);
-    if (code < 0x20 || code === 0x22 || code === 0x5c || (code >= 0xd800 && code <= 0xdfff))
-      return JSON.stringify(value);
-  }
-  return `"${value}"`;
+/** compactTrace's pieces, reused: one trace is built at a time. */
+const PIECES: string[] = [];
+
+/**
+ * How compactTrace writes the strings of a trace. The default writes each as JSON; a file import
+ * packs names and ids into references to a word table as it goes (usage/trace-words.ts
+ * TracePacker), which is exactly packTrace of the JSON trace without writing and scanning it.
+ * `string` is called once per string of the trace, in the order of the text, numbers written as
+ * strings included; what it returns stands in the text for the string.
+ */
+export interface TraceStringWriter {
+  /** Written before the trace: '' for the JSON form. */
+  readonly mark: string;
+  string(value: string): string;
+}
+
+const JSON_STRINGS: TraceStringWriter = { mark: '', string: jsonString };
+
+/** A string through the writer; undefined as null (not a string, so not the writer's). */
+function str(w: TraceStringWriter, value: string | undefined): string {
+  return value === undefined ? 'null' : w.string(value);
 }
 
 /** A bigint as a JSON number when it is a safe integer, else as decimal text in a JSON string. */
-function numberText(value: bigint): string {
-  return value >= -9007199254740991n && value <= 9007199254740991n ? String(value) : `"${String(value)}"`;
+function numberText(w: TraceStringWriter, value: bigint): string {
+  return value >= -9007199254740991n && value <= 9007199254740991n ? String(value) : w.string(String(value));
 }
 
 /** True when `text` is a compact trace (a stored trace may also be an older JSON object). */

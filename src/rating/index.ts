@@ -16,6 +16,7 @@ export {
 } from './ledger.js';
 export {
   compactTrace,
+  type TraceStringWriter,
   expandTrace,
   explainRating,
   formatFormula,

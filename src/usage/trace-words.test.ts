@@ -1,7 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { isPackedTrace, packTrace, traceWordIds, TraceWords, unpackTrace } from './trace-words.js';
+import {
+  isPackedTrace,
+  packTrace,
+  TracePacker,
+  traceWordIds,
+  TraceWords,
+  unpackTrace,
+} from './trace-words.js';
 
 const SUBSCRIPTION = 'sub_01M8KJT9G0H5YDC2T2JDEQ4QTT';
 const ACCOUNT = 'acct_01M8KJT9G0H5YDC2T2JDEQ4QTR';
@@ -75,6 +82,52 @@ describe('packed charge traces', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  it('packs as it is built exactly what packTrace makes of the JSON trace', () => {
+    // Strings from a small pool, so words repeat within and across records and ordinals match.
+    const pool = [
+      SUBSCRIPTION,
+      ACCOUNT,
+      'MOBILE-POSTPAID-M',
+      'Europe/Berlin',
+      'EUR',
+      'second',
+      'a "quoted" name',
+      'back\\slash',
+      'Köln-Bonn 😀',
+      'lone \ud800 surrogate',
+      '123456789012345678901',
+      'T1',
+    ];
+    const text = fc.oneof(
+      { weight: 4, arbitrary: fc.constantFrom(...pool) },
+      { weight: 1, arbitrary: fc.string({ maxLength: 12 }) },
+    );
+    const record = fc.record({
+      subscription: fc.constantFrom(SUBSCRIPTION, 'sub_other_000000000000000000'),
+      account: fc.constantFrom(ACCOUNT, 'acct_other_00000000000000000'),
+      strings: fc.array(text, { maxLength: 16 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(record, { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 0, max: 8 }),
+        (records, ids) => {
+          const scanned = reserved(ids);
+          const built = reserved(ids);
+          const packer = new TracePacker(built);
+          for (const { subscription, account, strings } of records) {
+            const json = `[${strings.map((v) => JSON.stringify(v)).join(',')}]`;
+            packer.begin(subscription, account);
+            const direct = `${packer.mark}[${strings.map((v) => packer.string(v)).join(',')}]`;
+            assert.equal(direct, packTrace(json, subscription, account, scanned));
+            assert.deepEqual(built.takeAdded(), scanned.takeAdded());
+          }
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 });

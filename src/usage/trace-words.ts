@@ -19,7 +19,13 @@
  * characters stored instead of 360). Words are added as they first occur and never change; the
  * dictionary stays small, since it holds catalog names (offers, versions, tariffs, zones, bands,
  * allowances, time zones) and the few owners of shared allowances, not one entry per subscriber.
+ *
+ * Two writers give the same packed text: packTrace packs a JSON trace after the fact (the
+ * reference), and TracePacker packs each string as rating's compactTrace writes it, which the
+ * importer uses since it spares writing the long strings and scanning them again.
  */
+
+import { jsonString, needsJsonEscape } from '../kernel/json-text.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -165,6 +171,47 @@ export function packTrace(
   }
   pieces.push(copied === 0 ? trace : trace.slice(copied));
   return pieces.join('');
+}
+
+/**
+ * Writes a trace packed as it is built: the string writer rating's compactTrace takes
+ * (TraceStringWriter, matched structurally), giving exactly packTrace(compactTrace(result), …)
+ * without writing the long strings and scanning them again. Call begin() with the row's owner
+ * before each trace; the tests hold it to packTrace on random strings.
+ */
+export class TracePacker {
+  readonly mark = PACKED_TRACE_MARK;
+  private subscriptionId = '';
+  private accountId = '';
+  private ordinal = 0;
+
+  constructor(private readonly words: TraceWords) {}
+
+  /** Starts the trace of a row of `subscriptionId` and `accountId`. */
+  begin(subscriptionId: string, accountId: string): this {
+    this.subscriptionId = subscriptionId;
+    this.accountId = accountId;
+    this.ordinal = 0;
+    return this;
+  }
+
+  /** The text for the next string of the trace: a reference, or the string as JSON (packTrace's rules). */
+  string(value: string): string {
+    const ordinal = this.ordinal++;
+    // packTrace sees the JSON text: a string JSON escapes has a backslash there, and stays.
+    if (value.length < MIN_WORD_LENGTH || needsJsonEscape(value)) return jsonString(value);
+    const words = this.words;
+    const last = words.lastWords[ordinal];
+    if (last === value) return words.lastReferences[ordinal] as string;
+    if (value === this.subscriptionId) return '$s';
+    if (value === this.accountId) return '$a';
+    const id = words.idFor(value);
+    if (id < 0) return `"${value}"`;
+    const reference = `#${id}`;
+    words.lastWords[ordinal] = value;
+    words.lastReferences[ordinal] = reference;
+    return reference;
+  }
 }
 
 export function isPackedTrace(text: string): boolean {

@@ -43,8 +43,9 @@ import {
   type BulkInserter,
   type ControlCounts,
 } from '../usage/store.js';
-import { packTrace, TraceWords, TRACE_WORD_RESERVE } from '../usage/trace-words.js';
+import { TracePacker, TraceWords, TRACE_WORD_RESERVE } from '../usage/trace-words.js';
 import type { SubscriberDirectory, Owner } from './usage-directory.js';
+import type { TraceStringWriter } from '../rating/index.js';
 
 /** What rating writes about one record, filled in by the rater (reused across records). */
 export interface RatedFields {
@@ -72,8 +73,17 @@ export interface RatingFailure {
 export interface BatchRater {
   /** Inside the batch's transaction, before rating: load the counters of these owners. */
   begin(tx: Tx, owners: readonly Owner[]): Promise<void>;
-  /** Rates one record for `owner`, filling `out`; returns a failure instead when it cannot. */
-  rate(owner: Owner, input: UsageInput, out: RatedFields): RatingFailure | undefined;
+  /**
+   * Rates one record for `owner`, filling `out`; returns a failure instead when it cannot. The
+   * trace's strings go through `traceStrings` when given (rating's TraceStringWriter: a file
+   * import packs them, usage/trace-words.ts TracePacker), else it is written as JSON.
+   */
+  rate(
+    owner: Owner,
+    input: UsageInput,
+    out: RatedFields,
+    traceStrings?: TraceStringWriter,
+  ): RatingFailure | undefined;
   /** Inside the same transaction, after rating: write the counters that changed. */
   commit(tx: Tx): Promise<void>;
   /** After a failed batch: forget everything begin() loaded. */
@@ -203,6 +213,7 @@ export class UsagePipeline {
   private readonly instants = new InstantFormatter();
   private readonly hash: KeyHash = { hi: 0, lo: 0 };
   private readonly traceWords = new TraceWords();
+  private readonly tracePacker = new TracePacker(this.traceWords);
   private broken = false;
 
   constructor(private readonly options: PipelineOptions) {}
@@ -248,6 +259,7 @@ export class UsagePipeline {
         const packTraces = this.options.packTraces === true;
         if (packTraces) await this.prepareTraceWords(tx);
         const traceWords = this.traceWords;
+        const packer = packTraces ? this.tracePacker : undefined;
 
         const rated = this.ratedValues;
         let ratedLength = 0;
@@ -402,7 +414,12 @@ export class UsagePipeline {
             );
             continue;
           }
-          const failure = rater.rate(owner, input, fields);
+          const failure = rater.rate(
+            owner,
+            input,
+            fields,
+            packer?.begin(owner.subscription.id, owner.account.id),
+          );
           if (failure !== undefined) {
             reject(
               item,
@@ -447,9 +464,7 @@ export class UsagePipeline {
           rated[at + 18] = fields.allowanceUnits;
           rated[at + 19] = fields.amountPico;
           rated[at + 20] = fields.currency;
-          rated[at + 21] = packTraces
-            ? packTrace(fields.trace, owner.subscription.id, owner.account.id, traceWords)
-            : fields.trace;
+          rated[at + 21] = fields.trace;
           rated[at + 22] = item.raw;
           rated[at + 23] = now;
           ratedLength += RATED_WIDTH;

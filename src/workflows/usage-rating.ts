@@ -41,6 +41,7 @@ import {
   type RatingPlan,
   type TariffVersionInput,
   type TierCounterRecord,
+  type TraceStringWriter,
 } from '../rating/index.js';
 import {
   UsageErrors,
@@ -374,7 +375,12 @@ class CatalogRater implements BatchRater {
     for (const id of missing) this.loaded.add(id);
   }
 
-  rate(owner: Owner, input: UsageInput, out: RatedFields): RatingFailure | undefined {
+  rate(
+    owner: Owner,
+    input: UsageInput,
+    out: RatedFields,
+    traceStrings?: TraceStringWriter,
+  ): RatingFailure | undefined {
     const resolved = resolvePlan(this.catalog as RatingCatalog, owner, input.startMs);
     if (resolved.plan === undefined) return resolved.failure;
     const result = this.result;
@@ -387,7 +393,7 @@ class CatalogRater implements BatchRater {
       };
     }
     applyRating(this.ledger, result);
-    fillFields(result, out);
+    fillFields(result, out, traceStrings);
     return undefined;
   }
 
@@ -514,12 +520,12 @@ function failureField(failure: string | undefined): string {
  * core's compactTrace: facts and names, no formula) and expanded when read (readTrace), which
  * keeps the full explanation available at a fraction of the cost per record.
  */
-function fillFields(result: RatingResult, out: RatedFields): void {
+function fillFields(result: RatingResult, out: RatedFields, traceStrings?: TraceStringWriter): void {
   out.chargedUnits = result.chargedUnits;
   out.allowanceUnits = result.coveredUnits;
   out.amountPico = amountPicoOf(result);
   out.currency = result.currency;
-  out.trace = compactTrace(result);
+  out.trace = compactTrace(result, traceStrings);
 }
 
 /** A stored trace as the full ChargeTrace: compact traces are expanded, older ones are JSON objects. */
