@@ -554,7 +554,49 @@ export async function listSubscriptions(
   filter: SubscriptionFilter,
   page: PageRequest,
 ): Promise<PageResult<Subscription>> {
-  const base = db
+  const base = subscriptionsMatching(db, tenantId, filter);
+  const rows = await base.selectAll('s').orderBy('s.id').offset(page.offset).limit(page.limit).execute();
+  const count = await base.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+  return { items: rows.map(toSubscription), total: toSafeNumber(count.n, 'count') };
+}
+
+/**
+ * Up to `limit` subscriptions matching `filter` with ids after `afterId` (from the first when
+ * undefined), in id order: keyset paging for jobs that walk every subscription of a tenant. Each
+ * page is one range read of the primary key, where an offset would read and skip every row
+ * before it, and no page counts the matches (countSubscriptions does, once).
+ */
+export async function listSubscriptionsAfter(
+  db: Executor,
+  tenantId: string,
+  filter: SubscriptionFilter,
+  afterId: string | undefined,
+  limit: number,
+): Promise<Subscription[]> {
+  const rows = await subscriptionsMatching(db, tenantId, filter)
+    .$if(afterId !== undefined, (q) => q.where('s.id', '>', afterId!))
+    .selectAll('s')
+    .orderBy('s.id')
+    .limit(limit)
+    .execute();
+  return rows.map(toSubscription);
+}
+
+/** How many subscriptions match `filter`. */
+export async function countSubscriptions(
+  db: Executor,
+  tenantId: string,
+  filter: SubscriptionFilter,
+): Promise<number> {
+  const count = await subscriptionsMatching(db, tenantId, filter)
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirstOrThrow();
+  return toSafeNumber(count.n, 'count');
+}
+
+/** The subscriptions of a tenant that match `filter`, as a query to select from. */
+function subscriptionsMatching(db: Executor, tenantId: string, filter: SubscriptionFilter) {
+  return db
     .selectFrom('subscriptions as s')
     .where('s.tenant_id', '=', tenantId)
     .$if(filter.status !== undefined, (q) => q.where('s.status', '=', filter.status!))
@@ -593,9 +635,6 @@ export async function listSubscriptions(
         ),
       ),
     );
-  const rows = await base.selectAll('s').orderBy('s.id').offset(page.offset).limit(page.limit).execute();
-  const count = await base.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
-  return { items: rows.map(toSubscription), total: toSafeNumber(count.n, 'count') };
 }
 
 /** Subscriptions per account and status, for the given accounts. */

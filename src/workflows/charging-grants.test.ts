@@ -105,7 +105,19 @@ describeEachDialect('workflows: scheduled allowance grants', (db) => {
   });
 
   it('gives each prepaid and hybrid subscription its buckets for the period', async () => {
-    const result = await grantAllowances(deps, caller);
+    // Two subscriptions a page, so the run takes several pages (keyset paging) and GA-1's SIMs,
+    // which share a pool, may fall on different pages.
+    const progress: Array<[number, number]> = [];
+    const result = await grantAllowances(deps, caller, {
+      pageSize: 2,
+      onProgress: (p) => progress.push([p.done, p.total]),
+    });
+    assert.ok(progress.length >= 3, JSON.stringify(progress));
+    assert.deepEqual(
+      progress.map(([done]) => done),
+      progress.map((_, i) => Math.min(2 * (i + 1), progress.at(-1)![1])),
+    );
+    assert.equal(progress.at(-1)![0], progress.at(-1)![1]);
     // Looked at: Anna (MOBILE-PREPAID, no allowances), Ben (EXTRA-DATA-5GB add-on), GA-1's two
     // SIMs and GA-2's. Buckets: 2 per SIM (data-rollover, minutes) + 1 pool per account (GA-1,
     // GA-2) + Ben's extra-data = 2 × 3 + 2 + 1 = 9.

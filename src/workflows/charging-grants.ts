@@ -63,7 +63,13 @@ import { baseUnitOf, isDisplayUnit, parseQuantity, type BaseUnit } from '../kern
 import type { AllowanceDefinition, OfferVersion } from '../catalog/index.js';
 import * as catalogStore from '../catalog/store.js';
 import type { AddOn, BillingAccount, OfferChange, Subscription } from '../customers/index.js';
-import { accountsByIds, listAddOns, listOfferChanges, listSubscriptions } from '../customers/store.js';
+import {
+  accountsByIds,
+  countSubscriptions,
+  listAddOns,
+  listOfferChanges,
+  listSubscriptionsAfter,
+} from '../customers/store.js';
 import { USAGE_SERVICE_OF, periodCalendar } from '../rating/index.js';
 import { ChargingErrors, availableOf, type BalanceDefinition, type OwnerKind } from '../charging/index.js';
 import * as store from '../charging/store.js';
@@ -86,6 +92,8 @@ export interface GrantAllowancesInput {
   readonly atMs?: number;
   /** Called after each page of subscriptions. */
   readonly onProgress?: (progress: GrantProgress) => void;
+  /** Subscriptions read per page (and granted per transaction); default 500. */
+  readonly pageSize?: number;
   /**
    * Stops the run between two pages (a server shutting down); what was granted stays granted and
    * the next run grants the rest.
@@ -416,14 +424,24 @@ async function grantRun(
   const db = readExecutor(deps);
   const catalog = await OfferVersions.load(deps, tenantId);
   const totals = new Totals();
-  for (let offset = 0; ; offset += PAGE_SIZE) {
-    const page = await listSubscriptions(
-      db,
-      tenantId,
-      { status: 'active', asOf: at },
-      { offset, limit: PAGE_SIZE },
-    );
-    const started = page.items.filter(
+  // Keyset pages in id order: a page is one range read, where offset paging read and skipped
+  // every row before the page and counted them all again, quadratic in a large tenant.
+  const filter = { status: 'active', asOf: at } as const;
+  const total = await countSubscriptions(db, tenantId, filter);
+  const pageSize = input.pageSize ?? PAGE_SIZE;
+  if (!Number.isSafeInteger(pageSize) || pageSize < 1)
+    throw new Error(`page size ${pageSize} is not 1 or more`);
+  let afterId: string | undefined;
+  let done = 0;
+  // The account pools this run has dealt with: an account's subscriptions can fall on several
+  // pages, and its pool is granted (or found granted) once, with the first of them.
+  const poolsOfRun = new Set<string>();
+  for (;;) {
+    const items = await listSubscriptionsAfter(db, tenantId, filter, afterId, pageSize);
+    if (items.length === 0) break;
+    afterId = items[items.length - 1]!.id;
+    done += items.length;
+    const started = items.filter(
       (s) =>
         msFromInstant(s.startDate) <= atMs &&
         (s.terminationDate === undefined || msFromInstant(s.terminationDate) > atMs),
@@ -445,7 +463,7 @@ async function grantRun(
     const changes = groupBy(await listOfferChanges(db, tenantId, ids), (c) => c.subscriptionId);
     const addOns = groupBy(await listAddOns(db, tenantId, ids), (a) => a.subscriptionId);
     // Per account, its subscriptions' buckets by id (a pool once: the first subscription by id
-    // decides, here and, across pages, because the next page finds it granted).
+    // decides, on this page and, through poolsOfRun, on the pages after it).
     const byAccount = new Map<string, Map<string, GrantSpec>>();
     for (const subscription of due) {
       const holder: Holder = {
@@ -459,7 +477,11 @@ async function grantRun(
       totals.subscriptions++;
       let specs = byAccount.get(subscription.accountId);
       if (specs === undefined) byAccount.set(subscription.accountId, (specs = new Map()));
-      for (const spec of specsOf(holder, held, atMs)) if (!specs.has(spec.id)) specs.set(spec.id, spec);
+      for (const spec of specsOf(holder, held, atMs)) {
+        if (specs.has(spec.id) || poolsOfRun.has(spec.id)) continue;
+        specs.set(spec.id, spec);
+        if (spec.ownerKind === 'account') poolsOfRun.add(spec.id);
+      }
     }
     // The buckets each account has already (one query per account), then every grant of the page,
     // many at once: buckets are independent of each other, and the engine's calls of one turn
@@ -491,12 +513,13 @@ async function grantRun(
       });
     }
     input.onProgress?.({
-      done: Math.min(offset + page.items.length, page.total),
-      total: page.total,
+      // Subscriptions activated during the run can make the pages hold more than were counted.
+      done,
+      total: Math.max(total, done),
       subscriptions: totals.subscriptions,
       granted: totals.bucketsOpened,
     });
-    if (page.items.length < PAGE_SIZE || input.signal?.aborted === true) break;
+    if (items.length < pageSize || input.signal?.aborted === true) break;
   }
   return {
     at,
