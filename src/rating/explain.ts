@@ -115,87 +115,155 @@ export function compactTrace(out: RatingResult, strings: TraceStringWriter = JSO
   // strings, and a batch importer holds thousands of rows until it writes them, so the ropes
   // would outlive several young-generation collections before SQLite flattened them.
   const w = strings;
-  const p = PIECES;
-  p.length = 0;
+  pieceCount = 0;
   const plan = out.plan;
   const service = out.servicePlan;
   const version = out.tariffVersion;
   const tariff = version?.view.compiled;
-  p.push(w.mark, '[', str(w, COMPACT_VERSION), out.outcome === 'ok' ? ',0,' : ',1,');
-  p.push(str(w, out.rejectReason), ',', str(w, out.failure), ',');
-  p.push(out.failure === undefined ? 'null' : str(w, out.failureMessage), ',');
-  p.push(plan === undefined ? 'null' : str(w, plan.subscriptionId), ',');
-  if (service === undefined) p.push('null,null,null,null,');
+  put(w.mark);
+  put('[');
+  put(str(w, COMPACT_VERSION));
+  put(out.outcome === 'ok' ? ',0,' : ',1,');
+  put(str(w, out.rejectReason));
+  put(',');
+  put(str(w, out.failure));
+  put(',');
+  put(out.failure === undefined ? 'null' : str(w, out.failureMessage));
+  put(',');
+  put(plan === undefined ? 'null' : str(w, plan.subscriptionId));
+  put(',');
+  if (service === undefined) put('null,null,null,null,');
   else {
-    p.push(str(w, service.offerCode), ',', str(w, service.offerVersionId), ',');
-    p.push(str(w, service.priceCode), ',', str(w, service.tariffCode), ',');
+    put(str(w, service.offerCode));
+    put(',');
+    put(str(w, service.offerVersionId));
+    put(',');
+    put(str(w, service.priceCode));
+    put(',');
+    put(str(w, service.tariffCode));
+    put(',');
   }
-  p.push(version === undefined ? 'null' : str(w, version.versionId), ',', str(w, out.currency), ',');
-  p.push(out.amountIsBig ? str(w, String(out.amountPicoBig)) : String(out.amountPico), ',');
-  p.push(String(out.kind), ',', str(w, out.unit), ',');
-  p.push(`${out.units},${out.coveredUnits},${out.chargeableUnits},${out.chargedUnits},`);
-  p.push(tariff !== undefined && out.roamingZone >= 0 ? str(w, tariff.zones[out.roamingZone]) : 'null', ',');
+  put(version === undefined ? 'null' : str(w, version.versionId));
+  put(',');
+  put(str(w, out.currency));
+  put(',');
+  put(out.amountIsBig ? str(w, String(out.amountPicoBig)) : String(out.amountPico));
+  put(',');
+  put(String(out.kind));
+  put(',');
+  put(str(w, out.unit));
+  put(',');
+  put(`${out.units},${out.coveredUnits},${out.chargeableUnits},${out.chargedUnits},`);
+  put(tariff !== undefined && out.roamingZone >= 0 ? str(w, tariff.zones[out.roamingZone]) : 'null');
+  put(',');
   const counter = out.tierCounter;
   if (tariff !== undefined && counter !== undefined) {
-    p.push('[', str(w, counter.rate), ',', str(w, counter.zoneId), ',');
-    p.push(
-      `${out.tierPeriodIndex},${out.tierPriorUnits},${out.tierUnits},${out.tierFirst},${out.tierLast}],[`,
-    );
-  } else p.push('null,[');
+    put('[');
+    put(str(w, counter.rate));
+    put(',');
+    put(str(w, counter.zoneId));
+    put(',');
+    put(`${out.tierPeriodIndex},${out.tierPriorUnits},${out.tierUnits},${out.tierFirst},${out.tierLast}],[`);
+  } else put('null,[');
   if (plan !== undefined) {
     for (let i = 0; i < out.drawCount; i++) {
       const a = out.drawAllowance[i];
       if (a === undefined) continue;
-      if (i > 0) p.push(',');
-      p.push(str(w, a.code), ',', str(w, a.offerCode), ',', str(w, a.offerVersionId), ',');
-      p.push(str(w, ownerOf(plan, a)), ',', str(w, a.sharing), ',', str(w, a.period), ',');
-      p.push(`${out.drawPeriodIndex[i] as number},${out.drawUnits[i] as number}`);
+      if (i > 0) put(',');
+      put(str(w, a.code));
+      put(',');
+      put(str(w, a.offerCode));
+      put(',');
+      put(str(w, a.offerVersionId));
+      put(',');
+      put(str(w, ownerOf(plan, a)));
+      put(',');
+      put(str(w, a.sharing));
+      put(',');
+      put(str(w, a.period));
+      put(',');
+      put(`${out.drawPeriodIndex[i] as number},${out.drawUnits[i] as number}`);
     }
   }
-  p.push('],');
+  put('],');
   const voice = tariff?.voice;
   if (tariff !== undefined && voice !== undefined && out.kind === KIND_VOICE) {
     const bands = tariff.bands.names;
-    p.push('[');
-    p.push(
-      out.calledNumber === undefined ? 'null' : str(w, out.calledNumber.slice(0, out.matchedPrefixLength)),
-      ',',
-    );
-    p.push(out.zone >= 0 ? str(w, tariff.zones[out.zone]) : 'null', ',');
-    p.push(out.band >= 0 ? str(w, bands[out.band]) : 'null', ',');
+    put('[');
+    put(out.calledNumber === undefined ? 'null' : str(w, out.calledNumber.slice(0, out.matchedPrefixLength)));
+    put(',');
+    put(out.zone >= 0 ? str(w, tariff.zones[out.zone]) : 'null');
+    put(',');
+    put(out.band >= 0 ? str(w, bands[out.band]) : 'null');
+    put(',');
     const parts = out.callParts;
-    if (parts === undefined) p.push('null,');
+    if (parts === undefined) put('null,');
     else {
-      p.push('[');
+      put('[');
       for (let k = 0; k < parts.length; k++) {
         const part = parts[k] as (typeof parts)[number];
-        if (k > 0) p.push(',');
-        p.push(str(w, part.band), ',', String(part.seconds), ',', numberText(w, part.amountPico));
+        if (k > 0) put(',');
+        put(str(w, part.band));
+        put(',');
+        put(String(part.seconds));
+        put(',');
+        put(numberText(w, part.amountPico));
       }
-      p.push('],');
+      put('],');
     }
     if (out.slot >= 0) {
-      p.push(`${out.firstSec},${out.nextSec},`, numberText(w, voice.unitSeconds[out.slot] as bigint), ',');
-      p.push(
+      put(`${out.firstSec},${out.nextSec},`);
+      put(numberText(w, voice.unitSeconds[out.slot] as bigint));
+      put(',');
+      put(
         out.band >= 0
           ? numberText(w, voice.unitPricePico[out.slot * bands.length + out.band] as bigint)
           : 'null',
-        ',',
       );
-    } else p.push('null,null,null,null,');
-    p.push(String(out.connectFeePico), ',', out.limit === undefined ? 'null' : str(w, out.limit), '],');
-  } else p.push('null,');
-  if (tariff !== undefined && out.kind === KIND_DATA) p.push(String(out.blockBytes), ',');
-  else if (tariff !== undefined && out.kind === KIND_EVENT)
-    p.push('[', str(w, out.eventType), out.pricedInEvent ? ',true],' : ',false],');
-  else p.push('null,');
-  if (plan === undefined) p.push('null,null]');
-  else p.push(str(w, plan.timeZone), ',', String(plan.billCycleDay), ']');
-  return p.join('');
+      put(',');
+    } else put('null,null,null,null,');
+    put(String(out.connectFeePico));
+    put(',');
+    put(out.limit === undefined ? 'null' : str(w, out.limit));
+    put('],');
+  } else put('null,');
+  if (tariff !== undefined && out.kind === KIND_DATA) {
+    put(String(out.blockBytes));
+    put(',');
+  } else if (tariff !== undefined && out.kind === KIND_EVENT) {
+    put('[');
+    put(str(w, out.eventType));
+    put(out.pricedInEvent ? ',true],' : ',false],');
+  } else put('null,');
+  if (plan === undefined) put('null,null]');
+  else {
+    put(str(w, plan.timeZone));
+    put(',');
+    put(String(plan.billCycleDay));
+    put(']');
+  }
+  return joinPieces();
 }
 
-/** compactTrace's pieces, reused: one trace is built at a time. */
+/**
+ * compactTrace's pieces, one trace at a time: the array is reused and never shortened (setting
+ * an array's length to 0 gives its storage back, and growing it again for every trace allocated
+ * more than the trace itself); pieces past the trace's are emptied before the join.
+ */
 const PIECES: string[] = [];
+let pieceCount = 0;
+let piecesUsed = 0;
+
+function put(piece: string): void {
+  PIECES[pieceCount++] = piece;
+}
+
+function joinPieces(): string {
+  const count = pieceCount;
+  for (let i = count; i < piecesUsed; i++) PIECES[i] = '';
+  piecesUsed = count;
+  return PIECES.join('');
+}
 
 /**
  * How compactTrace writes the strings of a trace. The default writes each as JSON; a file import
