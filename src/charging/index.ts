@@ -49,6 +49,7 @@ export {
   forgetSession,
   handleChargingRequest,
   latestReservation,
+  grantsFromReservations,
   maxAffordableUnits,
   priceOf,
   release,

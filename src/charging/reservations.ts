@@ -263,6 +263,38 @@ export function latestReservation(session: Session, ratingGroup: number): Reserv
 }
 
 /**
+ * What a session's latest grants were, per rating group, read back from its reservations, as the
+ * grant outcomes of the request that made them: for a repeated one-time event, whose first
+ * request the engine no longer replays. A rating group without a reservation was refused; which
+ * refusal is not kept, and it reads as quota_limit_reached.
+ */
+export function grantsFromReservations(
+  session: Session,
+  ratingGroups: readonly number[],
+): RatingGroupOutcome[] {
+  return ratingGroups.map((ratingGroup) => {
+    const reservation = latestReservation(session, ratingGroup);
+    const grantedUnits = reservation?.grantedUnits ?? 0n;
+    const partial = reservation !== undefined && grantedUnits < reservation.requestedUnits;
+    return {
+      ratingGroup,
+      commitCode: undefined,
+      closedReservationId: undefined,
+      chargedUnits: 0n,
+      chargedPico: 0n,
+      releasedUnits: 0n,
+      unchargedUnits: 0n,
+      grantCode:
+        reservation === undefined ? 'quota_limit_reached' : partial ? 'partially_granted' : 'granted',
+      reservationId: reservation?.id,
+      grantedUnits,
+      finalUnits: reservation === undefined || partial,
+      expiresAtMs: reservation?.expiresAtMs ?? 0,
+    };
+  });
+}
+
+/**
  * The paired assertion of the reservation rules, over a whole state; throws
  * `charging.balance_mismatch`. For every balance: `held` equals the sum of the active
  * reservations' holds on it; amount − held ≥ −creditLimit (0 for a bucket), so every hold is

@@ -41,6 +41,7 @@ import {
   assertChargingInvariants,
   createChargingState,
   expireReservations,
+  grantsFromReservations,
   handleChargingRequest,
   openBalance,
   redeemVoucher,
@@ -54,6 +55,7 @@ import {
   type ChargingState,
   type Movement,
   type MovementOutcome,
+  type RatingGroupOutcome,
   type RatingGroupRequest,
   type Reservation,
   type Session,
@@ -524,6 +526,21 @@ export class ChargingEngine {
       this.directories.set(tenantId, entry);
     }
     return entry.directory;
+  }
+
+  /**
+   * What a session's latest grants were, per rating group (charging/reservations.ts
+   * grantsFromReservations); undefined when the engine does not know the session.
+   */
+  async sessionGrants(
+    tenantId: string,
+    sessionId: string,
+    ratingGroups: readonly number[],
+  ): Promise<RatingGroupOutcome[] | undefined> {
+    const known = await this.findSession(tenantId, sessionId);
+    if (known === undefined) return undefined;
+    const session = (await this.accountState(tenantId, known.accountId)).sessions.get(sessionId);
+    return session === undefined ? undefined : grantsFromReservations(session, ratingGroups);
   }
 
   /** The subscription and account of a session the engine has seen (in memory or stored). */

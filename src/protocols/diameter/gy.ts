@@ -35,7 +35,6 @@
 import {
   availableOf,
   isValidAt,
-  latestReservation,
   matchesScope,
   maxAffordableUnits,
   priceOf,
@@ -144,7 +143,7 @@ const PICO_EXPONENT = -12;
 /** What the handler needs of the engine (the whole ChargingEngine in production). */
 export type GyEngine = Pick<
   ChargingEngine,
-  'charge' | 'quote' | 'adjustOnce' | 'findSession' | 'accountState'
+  'charge' | 'quote' | 'adjustOnce' | 'findSession' | 'sessionGrants'
 >;
 
 export interface GyHandlerOptions {
@@ -281,7 +280,11 @@ export function gyCreditControlHandler(options: GyHandlerOptions): CreditControl
     // request): what request 0 granted is read back from the session's reservations instead.
     const granted =
       reserve.outcome.code === 'stale_request'
-        ? await grantsOf(sessionId, engineItems(lines, 'keep'))
+        ? await engine.sessionGrants(
+            tenantId,
+            sessionId,
+            engineItems(lines, 'keep').map((item) => item.ratingGroup),
+          )
         : reserve.outcome.items;
     if (granted === undefined) {
       return requestRefusal(reserve.outcome) ?? { resultCode: ResultCode.DIAMETER_UNABLE_TO_COMPLY };
@@ -324,41 +327,6 @@ export function gyCreditControlHandler(options: GyHandlerOptions): CreditControl
     });
     const cost = costOf(chargedPico, reserve.currency ?? '');
     return chargedPico > 0n && cost !== undefined ? { ...answer, costInformation: cost } : answer;
-  }
-
-  /** What request 0 of a direct-debit session granted, from its reservations (see directDebit). */
-  async function grantsOf(
-    sessionId: string,
-    items: readonly OnlineItem[],
-  ): Promise<RatingGroupOutcome[] | undefined> {
-    const known = await engine.findSession(tenantId, sessionId);
-    if (known === undefined) return undefined;
-    const session = (await engine.accountState(tenantId, known.accountId)).sessions.get(sessionId);
-    if (session === undefined) return undefined;
-    return items.map((item) => {
-      const reservation = latestReservation(session, item.ratingGroup);
-      const grantedUnits = reservation?.grantedUnits ?? 0n;
-      return {
-        ratingGroup: item.ratingGroup,
-        commitCode: undefined,
-        closedReservationId: undefined,
-        chargedUnits: 0n,
-        chargedPico: 0n,
-        releasedUnits: 0n,
-        unchargedUnits: 0n,
-        // A grant refused for price or balance left no reservation; it is answered as 4012.
-        grantCode:
-          reservation === undefined
-            ? 'quota_limit_reached'
-            : grantedUnits < reservation.requestedUnits
-              ? 'partially_granted'
-              : 'granted',
-        reservationId: reservation?.id,
-        grantedUnits,
-        finalUnits: reservation !== undefined && grantedUnits < reservation.requestedUnits,
-        expiresAtMs: reservation?.expiresAtMs ?? 0,
-      };
-    });
   }
 
   async function refund(

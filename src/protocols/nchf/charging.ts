@@ -40,7 +40,7 @@ import { instantFromMs, msFromInstant, parseInstant } from '../../kernel/clock.j
 import type { BaseUnit } from '../../kernel/quantity.js';
 import type { Principal } from '../../access/index.js';
 import type { IdentityType } from '../../customers/index.js';
-import { latestReservation, type ChargingOutcome, type RatingGroupOutcome } from '../../charging/index.js';
+import type { ChargingOutcome, RatingGroupOutcome } from '../../charging/index.js';
 import {
   UNIT_OF_SERVICE,
   type ChargingEngine,
@@ -210,7 +210,11 @@ async function immediateEvent(
   // request): what request 0 granted is read back from the session's reservations instead.
   let granted: readonly RatingGroupOutcome[] | undefined;
   if (reserve.outcome.code === 'stale_request') {
-    granted = await grantsOf(engine, tenantId, sessionId, wanted);
+    granted = await engine.sessionGrants(
+      tenantId,
+      sessionId,
+      wanted.map((item) => item.ratingGroup),
+    );
     if (granted === undefined) return failureOf(reserve.outcome, ref) as ChargingFailure;
   } else {
     const failure = failureOf(reserve.outcome, ref);
@@ -344,43 +348,6 @@ async function postEvent(
       }
     }),
   };
-}
-
-/**
- * What request 0 of a one-time event granted, read back from the session's reservations (see
- * immediateEvent). A rating group without a reservation was refused; which refusal is not kept,
- * and it is answered QUOTA_LIMIT_REACHED.
- */
-async function grantsOf(
-  engine: ChargingEngine,
-  tenantId: string,
-  sessionId: string,
-  items: readonly OnlineItem[],
-): Promise<RatingGroupOutcome[] | undefined> {
-  const known = await engine.findSession(tenantId, sessionId);
-  if (known === undefined) return undefined;
-  const session = (await engine.accountState(tenantId, known.accountId)).sessions.get(sessionId);
-  if (session === undefined) return undefined;
-  return items.map((item) => {
-    const reservation = latestReservation(session, item.ratingGroup);
-    const grantedUnits = reservation?.grantedUnits ?? 0n;
-    const partial = reservation !== undefined && grantedUnits < reservation.requestedUnits;
-    return {
-      ratingGroup: item.ratingGroup,
-      commitCode: undefined,
-      closedReservationId: undefined,
-      chargedUnits: 0n,
-      chargedPico: 0n,
-      releasedUnits: 0n,
-      unchargedUnits: 0n,
-      grantCode:
-        reservation === undefined ? 'quota_limit_reached' : partial ? 'partially_granted' : 'granted',
-      reservationId: reservation?.id,
-      grantedUnits,
-      finalUnits: reservation === undefined || partial,
-      expiresAtMs: reservation?.expiresAtMs ?? 0,
-    };
-  });
 }
 
 function grantedUnitOf(units: bigint, service: Service): GrantedUnit {
