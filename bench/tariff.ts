@@ -50,6 +50,7 @@ import {
   newCallChargeScratch,
   longestPrefix,
   parseRateDeck,
+  type CallChargeScratch,
   type CallUsage,
   type CompiledTariff,
   type PrefixMatch,
@@ -250,24 +251,40 @@ function timed(work: () => void): Timing {
 function chargeLoop(tariff: CompiledTariff, calls: readonly CallUsage[], count: number): void {
   const mask = calls.length - 1;
   const out = newCallChargeScratch();
-  let negative = 0;
-  let seconds = 0;
-  let bigAmounts = 0;
-  let sink = 0;
+  const tally = new Tally();
   for (let i = 0; i < count; i++) {
     const call = calls[i & mask] as CallUsage;
     chargeCallInto(tariff, call.calledNumber, call.startMs, call.durationSec, 0, undefined, out);
-    // Read the results so no part of the work can be skipped.
-    seconds += out.chargedSec;
-    sink += out.destinationZone + out.band;
-    if (out.amountsAreBig) {
-      bigAmounts++;
-      if (out.amountPicoBig < 0n) negative++;
-    } else if (!(out.amountPico >= 0)) negative++;
+    tally.add(out);
   }
-  if (negative !== 0 || seconds <= 0 || sink < 0) throw new Error('impossible charge');
-  if (bigAmounts !== 0)
-    throw new Error(`${bigAmounts} charges needed bigint: the tariff's amounts are small`);
+  tally.check();
+}
+
+/**
+ * Reads every charge's results, so no part of the work can be skipped, and checks them: no
+ * negative amount, seconds and zones seen, and every amount in numbers (the tariff's amounts are
+ * small, so a bigint charge would mean the fast path was missed).
+ */
+class Tally {
+  private negative = 0;
+  private seconds = 0;
+  private bigAmounts = 0;
+  private sink = 0;
+
+  add(out: CallChargeScratch): void {
+    this.seconds += out.chargedSec;
+    this.sink += out.destinationZone + out.band;
+    if (out.amountsAreBig) {
+      this.bigAmounts++;
+      if (out.amountPicoBig < 0n) this.negative++;
+    } else if (!(out.amountPico >= 0)) this.negative++;
+  }
+
+  check(): void {
+    if (this.negative !== 0 || this.seconds <= 0 || this.sink < 0) throw new Error('impossible charge');
+    if (this.bigAmounts !== 0)
+      throw new Error(`${this.bigAmounts} charges needed bigint: the tariff's amounts are small`);
+  }
 }
 
 /**
@@ -277,27 +294,17 @@ function chargeLoop(tariff: CompiledTariff, calls: readonly CallUsage[], count: 
 function batchLoop(tariff: CompiledTariff, calls: readonly CallUsage[], count: number): void {
   const routed = newRoutedCallBatch(BATCH);
   const out = newCallChargeScratch();
-  let negative = 0;
-  let seconds = 0;
-  let bigAmounts = 0;
-  let sink = 0;
+  const tally = new Tally();
   for (let done = 0; done < count; done += BATCH) {
     const from = done % calls.length;
     const n = Math.min(BATCH, count - done, calls.length - from);
     routeCallBatch(tariff, calls, from, n, routed);
     for (let k = 0; k < n; k++) {
       chargeBatchedCallInto(tariff, routed, k, calls[from + k] as CallUsage, 0, undefined, out);
-      seconds += out.chargedSec;
-      sink += out.destinationZone + out.band;
-      if (out.amountsAreBig) {
-        bigAmounts++;
-        if (out.amountPicoBig < 0n) negative++;
-      } else if (!(out.amountPico >= 0)) negative++;
+      tally.add(out);
     }
   }
-  if (negative !== 0 || seconds <= 0 || sink < 0) throw new Error('impossible charge');
-  if (bigAmounts !== 0)
-    throw new Error(`${bigAmounts} charges needed bigint: the tariff's amounts are small`);
+  tally.check();
 }
 
 /** chargeCall, the allocating entry point (strings and bigints in a new object per call). */
