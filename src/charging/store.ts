@@ -12,6 +12,7 @@ import type { Executor } from '../storage/database.js';
 import { BulkInserter } from '../storage/bulk-insert.js';
 import { toBigInt, toBool, toSafeNumber } from '../storage/values.js';
 import type { Instant } from '../kernel/clock.js';
+import { jsonString } from '../kernel/json-text.js';
 import type {
   Balance,
   BalanceUnit,
@@ -112,7 +113,6 @@ export function parseBigJson<T>(text: string): T {
  * fraction of the cost (JSON.stringify with a replacer calls it for every key). The shapes are the
  * charging core's; store.test.ts checks that both read back the same.
  */
-const jsonString = JSON.stringify as (value: string) => string;
 
 function big(value: bigint): string {
   return `{"$big":"${value}"}`;
