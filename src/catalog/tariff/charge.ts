@@ -479,13 +479,7 @@ export function chargeRoutedCallInto(
 ): CallChargeScratch {
   const voice = voiceOf(tariff);
   const startMs = call.startMs + offsetSec * Time.MS_PER_SECOND;
-  if (
-    !Number.isSafeInteger(durationSec) ||
-    durationSec < 0 ||
-    !Number.isSafeInteger(startMs) ||
-    startMs < Time.MIN_INSTANT_MS ||
-    startMs + durationSec * Time.MS_PER_SECOND > Time.MAX_INSTANT_MS
-  ) {
+  if (!callInRange(durationSec, startMs)) {
     checkCall(calledNumber, durationSec, startMs);
     throw new Error(`unreachable: checkCall accepted a call chargeRoutedCallInto refused (${calledNumber})`);
   }
@@ -623,11 +617,7 @@ export function chargeBatchedCallInto(
     zone < 0 ||
     number !== batch.numbers[k] ||
     !digitsFrom(number, batch.read[k] as number) ||
-    !Number.isSafeInteger(durationSec) ||
-    durationSec < 0 ||
-    !Number.isSafeInteger(startMs) ||
-    startMs < Time.MIN_INSTANT_MS ||
-    startMs + durationSec * Time.MS_PER_SECOND > Time.MAX_INSTANT_MS
+    !callInRange(durationSec, startMs)
   ) {
     // The rare call with a problem: chargeCallInto finds and throws it, in its order.
     return chargeCallInto(tariff, number, startMs, durationSec, currencyIndex, visitedMccMnc, out);
@@ -708,17 +698,27 @@ function voiceOf(tariff: CompiledTariff): CompiledVoice {
 }
 
 /**
+ * Whether a call's duration (whole seconds ≥ 0) and its span from `startMs` are what checkCall
+ * accepts: the quick test the entry points make before pricing; checkCall says what is wrong.
+ */
+function callInRange(durationSec: number, startMs: number): boolean {
+  return (
+    Number.isSafeInteger(durationSec) &&
+    durationSec >= 0 &&
+    Number.isSafeInteger(startMs) &&
+    startMs >= Time.MIN_INSTANT_MS &&
+    startMs + durationSec * Time.MS_PER_SECOND <= Time.MAX_INSTANT_MS
+  );
+}
+
+/**
  * Checks the call (checkCall's rules) and looks up its called number into `lookup`, reading each
  * character of the number once (matchCalledNumber). When anything is wrong, checkCall runs to
  * throw the first problem in its order, so the errors are the same as checking first.
  */
 function routeCall(voice: CompiledVoice, number: string, durationSec: number, startMs: number): void {
   if (
-    !Number.isSafeInteger(durationSec) ||
-    durationSec < 0 ||
-    !Number.isSafeInteger(startMs) ||
-    startMs < Time.MIN_INSTANT_MS ||
-    startMs + durationSec * Time.MS_PER_SECOND > Time.MAX_INSTANT_MS ||
+    !callInRange(durationSec, startMs) ||
     typeof number !== 'string' ||
     !matchCalledNumber(voice.trie, number, lookup)
   ) {
