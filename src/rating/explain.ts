@@ -106,188 +106,228 @@ const DRAW_FIELDS = 8;
  *   24 time zone, 25 bill cycle day.
  *
  * Absent values are null. Names are stored as names, so expanding needs nothing but the string.
+ *
+ * The values go to `sink` one by one, in the order of the array: the default writes the JSON
+ * text; a file import writes the same values as packed tokens (usage/trace-words.ts
+ * TraceTokenWriter), which unpack to this JSON.
  */
-export function compactTrace(out: RatingResult, strings: TraceStringWriter = JSON_STRINGS): string {
-  // Written out by hand rather than JSON.stringify([...]): that takes about a microsecond for this
-  // array on Node 20, this a few hundred nanoseconds. Every string goes through str() and the
-  // writer, in the order it appears in the text (see TraceStringWriter). The pieces are joined at
-  // the end rather than concatenated as they come: a concatenation is a rope of a few dozen small
-  // strings, and a batch importer holds thousands of rows until it writes them, so the ropes
-  // would outlive several young-generation collections before SQLite flattened them.
-  const w = strings;
-  pieceCount = 0;
+export function compactTrace(out: RatingResult, sink: TraceSink = jsonTraceSink): string {
+  const s = sink;
   const plan = out.plan;
   const service = out.servicePlan;
   const version = out.tariffVersion;
   const tariff = version?.view.compiled;
-  put(w.mark);
-  put('[');
-  put(str(w, COMPACT_VERSION));
-  put(out.outcome === 'ok' ? ',0,' : ',1,');
-  put(str(w, out.rejectReason));
-  put(',');
-  put(str(w, out.failure));
-  put(',');
-  put(out.failure === undefined ? 'null' : str(w, out.failureMessage));
-  put(',');
-  put(plan === undefined ? 'null' : str(w, plan.subscriptionId));
-  put(',');
-  if (service === undefined) put('null,null,null,null,');
-  else {
-    put(str(w, service.offerCode));
-    put(',');
-    put(str(w, service.offerVersionId));
-    put(',');
-    put(str(w, service.priceCode));
-    put(',');
-    put(str(w, service.tariffCode));
-    put(',');
+  s.begin();
+  s.open();
+  s.string(COMPACT_VERSION);
+  s.number(out.outcome === 'ok' ? 0 : 1);
+  str(s, out.rejectReason);
+  str(s, out.failure);
+  if (out.failure === undefined) s.nil();
+  else str(s, out.failureMessage);
+  if (plan === undefined) s.nil();
+  else s.string(plan.subscriptionId);
+  if (service === undefined) {
+    s.nil();
+    s.nil();
+    s.nil();
+    s.nil();
+  } else {
+    str(s, service.offerCode);
+    str(s, service.offerVersionId);
+    str(s, service.priceCode);
+    str(s, service.tariffCode);
   }
-  put(version === undefined ? 'null' : str(w, version.versionId));
-  put(',');
-  put(str(w, out.currency));
-  put(',');
-  put(out.amountIsBig ? str(w, String(out.amountPicoBig)) : String(out.amountPico));
-  put(',');
-  put(String(out.kind));
-  put(',');
-  put(str(w, out.unit));
-  put(',');
-  put(`${out.units},${out.coveredUnits},${out.chargeableUnits},${out.chargedUnits},`);
-  put(tariff !== undefined && out.roamingZone >= 0 ? str(w, tariff.zones[out.roamingZone]) : 'null');
-  put(',');
+  if (version === undefined) s.nil();
+  else s.string(version.versionId);
+  str(s, out.currency);
+  if (out.amountIsBig) s.string(String(out.amountPicoBig));
+  else s.number(out.amountPico);
+  s.number(out.kind);
+  str(s, out.unit);
+  s.number(out.units);
+  s.number(out.coveredUnits);
+  s.number(out.chargeableUnits);
+  s.number(out.chargedUnits);
+  if (tariff !== undefined && out.roamingZone >= 0) str(s, tariff.zones[out.roamingZone]);
+  else s.nil();
   const counter = out.tierCounter;
   if (tariff !== undefined && counter !== undefined) {
-    put('[');
-    put(str(w, counter.rate));
-    put(',');
-    put(str(w, counter.zoneId));
-    put(',');
-    put(`${out.tierPeriodIndex},${out.tierPriorUnits},${out.tierUnits},${out.tierFirst},${out.tierLast}],[`);
-  } else put('null,[');
+    s.open();
+    str(s, counter.rate);
+    str(s, counter.zoneId);
+    s.number(out.tierPeriodIndex);
+    s.number(out.tierPriorUnits);
+    s.number(out.tierUnits);
+    s.number(out.tierFirst);
+    s.number(out.tierLast);
+    s.close();
+  } else s.nil();
+  s.open();
   if (plan !== undefined) {
     for (let i = 0; i < out.drawCount; i++) {
       const a = out.drawAllowance[i];
       if (a === undefined) continue;
-      if (i > 0) put(',');
-      put(str(w, a.code));
-      put(',');
-      put(str(w, a.offerCode));
-      put(',');
-      put(str(w, a.offerVersionId));
-      put(',');
-      put(str(w, ownerOf(plan, a)));
-      put(',');
-      put(str(w, a.sharing));
-      put(',');
-      put(str(w, a.period));
-      put(',');
-      put(`${out.drawPeriodIndex[i] as number},${out.drawUnits[i] as number}`);
+      str(s, a.code);
+      str(s, a.offerCode);
+      str(s, a.offerVersionId);
+      str(s, ownerOf(plan, a));
+      str(s, a.sharing);
+      str(s, a.period);
+      s.number(out.drawPeriodIndex[i] as number);
+      s.number(out.drawUnits[i] as number);
     }
   }
-  put('],');
+  s.close();
   const voice = tariff?.voice;
   if (tariff !== undefined && voice !== undefined && out.kind === KIND_VOICE) {
     const bands = tariff.bands.names;
-    put('[');
-    put(out.calledNumber === undefined ? 'null' : str(w, out.calledNumber.slice(0, out.matchedPrefixLength)));
-    put(',');
-    put(out.zone >= 0 ? str(w, tariff.zones[out.zone]) : 'null');
-    put(',');
-    put(out.band >= 0 ? str(w, bands[out.band]) : 'null');
-    put(',');
+    s.open();
+    if (out.calledNumber === undefined) s.nil();
+    else s.string(out.calledNumber.slice(0, out.matchedPrefixLength));
+    if (out.zone >= 0) str(s, tariff.zones[out.zone]);
+    else s.nil();
+    if (out.band >= 0) str(s, bands[out.band]);
+    else s.nil();
     const parts = out.callParts;
-    if (parts === undefined) put('null,');
+    if (parts === undefined) s.nil();
     else {
-      put('[');
+      s.open();
       for (let k = 0; k < parts.length; k++) {
         const part = parts[k] as (typeof parts)[number];
-        if (k > 0) put(',');
-        put(str(w, part.band));
-        put(',');
-        put(String(part.seconds));
-        put(',');
-        put(numberText(w, part.amountPico));
+        str(s, part.band);
+        s.number(part.seconds);
+        bigNumber(s, part.amountPico);
       }
-      put('],');
+      s.close();
     }
     if (out.slot >= 0) {
-      put(`${out.firstSec},${out.nextSec},`);
-      put(numberText(w, voice.unitSeconds[out.slot] as bigint));
-      put(',');
-      put(
-        out.band >= 0
-          ? numberText(w, voice.unitPricePico[out.slot * bands.length + out.band] as bigint)
-          : 'null',
-      );
-      put(',');
-    } else put('null,null,null,null,');
-    put(String(out.connectFeePico));
-    put(',');
-    put(out.limit === undefined ? 'null' : str(w, out.limit));
-    put('],');
-  } else put('null,');
-  if (tariff !== undefined && out.kind === KIND_DATA) {
-    put(String(out.blockBytes));
-    put(',');
-  } else if (tariff !== undefined && out.kind === KIND_EVENT) {
-    put('[');
-    put(str(w, out.eventType));
-    put(out.pricedInEvent ? ',true],' : ',false],');
-  } else put('null,');
-  if (plan === undefined) put('null,null]');
-  else {
-    put(str(w, plan.timeZone));
-    put(',');
-    put(String(plan.billCycleDay));
-    put(']');
+      s.number(out.firstSec);
+      s.number(out.nextSec);
+      bigNumber(s, voice.unitSeconds[out.slot] as bigint);
+      if (out.band >= 0) bigNumber(s, voice.unitPricePico[out.slot * bands.length + out.band] as bigint);
+      else s.nil();
+    } else {
+      s.nil();
+      s.nil();
+      s.nil();
+      s.nil();
+    }
+    s.number(out.connectFeePico);
+    str(s, out.limit);
+    s.close();
+  } else s.nil();
+  if (tariff !== undefined && out.kind === KIND_DATA) s.number(out.blockBytes);
+  else if (tariff !== undefined && out.kind === KIND_EVENT) {
+    s.open();
+    str(s, out.eventType);
+    s.bool(out.pricedInEvent);
+    s.close();
+  } else s.nil();
+  if (plan === undefined) {
+    s.nil();
+    s.nil();
+  } else {
+    str(s, plan.timeZone);
+    s.number(plan.billCycleDay);
   }
-  return joinPieces();
+  s.close();
+  return s.finish();
 }
 
 /**
- * compactTrace's pieces, one trace at a time: the array is reused and never shortened (setting
- * an array's length to 0 gives its storage back, and growing it again for every trace allocated
- * more than the trace itself); pieces past the trace's are emptied before the join.
+ * Where compactTrace writes a trace, value by value in the order of its JSON text: arrays as
+ * open() … close(), and in them null, booleans, numbers (written as String(value) in JSON; every
+ * number rating writes is a safe integer) and strings. begin() starts a trace and finish()
+ * returns its text; a sink holds one trace at a time.
  */
-const PIECES: string[] = [];
-let pieceCount = 0;
-let piecesUsed = 0;
-
-function put(piece: string): void {
-  PIECES[pieceCount++] = piece;
-}
-
-function joinPieces(): string {
-  const count = pieceCount;
-  for (let i = count; i < piecesUsed; i++) PIECES[i] = '';
-  piecesUsed = count;
-  return PIECES.join('');
+export interface TraceSink {
+  begin(): void;
+  open(): void;
+  close(): void;
+  nil(): void;
+  bool(value: boolean): void;
+  number(value: number): void;
+  string(value: string): void;
+  finish(): string;
 }
 
 /**
- * How compactTrace writes the strings of a trace. The default writes each as JSON; a file import
- * packs names and ids into references to a word table as it goes (usage/trace-words.ts
- * TracePacker), which is exactly packTrace of the JSON trace without writing and scanning it.
- * `string` is called once per string of the trace, in the order of the text, numbers written as
- * strings included; what it returns stands in the text for the string.
+ * The JSON text of a trace, written by hand rather than by JSON.stringify([...]) (about a
+ * microsecond for this array on Node 20; this takes a few hundred nanoseconds).
+ *
+ * The pieces are joined at the end rather than concatenated as they come: a concatenation is a
+ * rope of a few dozen small strings, and a batch holds thousands of rows until it writes them, so
+ * the ropes would outlive several young-generation collections. The pieces array is reused and
+ * never shortened (setting an array's length to 0 gives its storage back, and growing it again
+ * for every trace allocated more than the trace itself); pieces past the trace's are emptied
+ * before the join.
  */
-export interface TraceStringWriter {
-  /** Written before the trace: '' for the JSON form. */
-  readonly mark: string;
-  string(value: string): string;
+export class JsonTraceSink implements TraceSink {
+  private readonly pieces: string[] = [];
+  private count = 0;
+  private used = 0;
+  /** No value yet in the innermost open array: the next value takes no comma. */
+  private first = true;
+
+  begin(): void {
+    this.count = 0;
+    this.first = true;
+  }
+
+  private value(text: string): void {
+    if (this.first) this.first = false;
+    else this.pieces[this.count++] = ',';
+    this.pieces[this.count++] = text;
+  }
+
+  open(): void {
+    this.value('[');
+    this.first = true;
+  }
+
+  close(): void {
+    this.pieces[this.count++] = ']';
+    this.first = false;
+  }
+
+  nil(): void {
+    this.value('null');
+  }
+
+  bool(value: boolean): void {
+    this.value(value ? 'true' : 'false');
+  }
+
+  number(value: number): void {
+    this.value(String(value));
+  }
+
+  string(value: string): void {
+    this.value(jsonString(value));
+  }
+
+  finish(): string {
+    const count = this.count;
+    const pieces = this.pieces;
+    for (let i = count; i < this.used; i++) pieces[i] = '';
+    this.used = count;
+    return pieces.join('');
+  }
 }
 
-const JSON_STRINGS: TraceStringWriter = { mark: '', string: jsonString };
+const jsonTraceSink = new JsonTraceSink();
 
-/** A string through the writer; undefined as null (not a string, so not the writer's). */
-function str(w: TraceStringWriter, value: string | undefined): string {
-  return value === undefined ? 'null' : w.string(value);
+/** A string, or null for undefined. */
+function str(s: TraceSink, value: string | undefined): void {
+  if (value === undefined) s.nil();
+  else s.string(value);
 }
 
 /** A bigint as a JSON number when it is a safe integer, else as decimal text in a JSON string. */
-function numberText(w: TraceStringWriter, value: bigint): string {
-  return value >= -9007199254740991n && value <= 9007199254740991n ? String(value) : w.string(String(value));
+function bigNumber(s: TraceSink, value: bigint): void {
+  if (value >= -9007199254740991n && value <= 9007199254740991n) s.number(Number(value));
+  else s.string(String(value));
 }
 
 /** True when `text` is a compact trace (a stored trace may also be an older JSON object). */

@@ -16,7 +16,8 @@ export {
 } from './ledger.js';
 export {
   compactTrace,
-  type TraceStringWriter,
+  JsonTraceSink,
+  type TraceSink,
   expandTrace,
   explainRating,
   formatFormula,

@@ -14,7 +14,7 @@ import { toBigInt, toSafeNumber } from '../storage/values.js';
 import type { Instant } from '../kernel/clock.js';
 import type { SourceDefinition } from './source.js';
 import type { RejectReason } from './model.js';
-import { isPackedTrace, traceWordIds, unpackTrace } from './trace-words.js';
+import { storedTraceWordIds, unpackStoredTrace } from './trace-words.js';
 
 export interface UsageSourcesTable {
   id: string;
@@ -295,7 +295,7 @@ async function withTraces<T extends { trace: string; subscription_id: string; ac
   rows: T[],
 ): Promise<T[]> {
   const ids = new Set<number>();
-  for (const row of rows) if (isPackedTrace(row.trace)) traceWordIds(row.trace, ids);
+  for (const row of rows) storedTraceWordIds(row.trace, ids);
   const words = new Map<number, string>();
   const wanted = [...ids];
   for (let i = 0; i < wanted.length; i += 500) {
@@ -308,8 +308,7 @@ async function withTraces<T extends { trace: string; subscription_id: string; ac
     for (const row of found) words.set(toSafeNumber(row.id, 'usage_trace_words.id'), row.word);
   }
   for (const row of rows) {
-    if (isPackedTrace(row.trace))
-      row.trace = unpackTrace(row.trace, row.subscription_id, row.account_id, (id) => words.get(id));
+    row.trace = unpackStoredTrace(row.trace, row.subscription_id, row.account_id, (id) => words.get(id));
   }
   return rows;
 }

@@ -1,12 +1,17 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { JsonTraceSink, type TraceSink } from '../rating/index.js';
 import {
   isPackedTrace,
+  isTokenTrace,
   packTrace,
-  TracePacker,
+  storedTraceWordIds,
+  TraceTokenWriter,
   traceWordIds,
   TraceWords,
+  unpackStoredTrace,
+  unpackTokenTrace,
   unpackTrace,
 } from './trace-words.js';
 
@@ -84,8 +89,76 @@ describe('packed charge traces', () => {
       { numRuns: 300 },
     );
   });
+});
 
-  it('packs as it is built exactly what packTrace makes of the JSON trace', () => {
+type Value = null | boolean | number | string | Value[];
+
+/** Writes a trace (an array) to a sink value by value, as compactTrace does. */
+function write(trace: Value[], sink: TraceSink): string {
+  const emit = (value: Value): void => {
+    if (value === null) sink.nil();
+    else if (typeof value === 'boolean') sink.bool(value);
+    else if (typeof value === 'number') sink.number(value);
+    else if (typeof value === 'string') sink.string(value);
+    else {
+      sink.open();
+      for (const item of value) emit(item);
+      sink.close();
+    }
+  };
+  sink.begin();
+  emit(trace);
+  return sink.finish();
+}
+
+describe('token charge traces', () => {
+  const trace = JSON.parse(TRACE) as Value[];
+
+  it('stores a trace in under a third of its JSON length and gives the JSON back exactly', () => {
+    const words = reserved();
+    const writer = new TraceTokenWriter(words).forRow(SUBSCRIPTION, ACCOUNT);
+    const tokens = write(trace, writer);
+    assert.ok(isTokenTrace(tokens));
+    assert.ok(tokens.length * 3 < TRACE.length, `${tokens.length} of ${TRACE.length}: ${tokens}`);
+    const added = words.takeAdded();
+    const ids = new Set<number>();
+    storedTraceWordIds(tokens, ids);
+    assert.deepEqual(
+      [...ids].sort((a, b) => a - b),
+      added.map((a) => a.id).sort((a, b) => a - b),
+    );
+    const stored = new Map(added.map(({ id, word }) => [id, word]));
+    assert.equal(
+      unpackStoredTrace(tokens, SUBSCRIPTION, ACCOUNT, (id) => stored.get(id)),
+      TRACE,
+    );
+    // The next record of the plan adds no word and writes the same tokens.
+    assert.equal(write(trace, writer), tokens);
+    assert.equal(words.takeAdded().length, 0);
+  });
+
+  it('reads all three stored forms', () => {
+    const words = reserved();
+    const packed = packTrace(TRACE, SUBSCRIPTION, ACCOUNT, words);
+    const tokens = write(trace, new TraceTokenWriter(words).forRow(SUBSCRIPTION, ACCOUNT));
+    const stored = new Map(words.takeAdded().map(({ id, word }) => [id, word]));
+    for (const form of [TRACE, packed, tokens]) {
+      assert.equal(
+        unpackStoredTrace(form, SUBSCRIPTION, ACCOUNT, (id) => stored.get(id)),
+        TRACE,
+      );
+    }
+  });
+
+  it('refuses a trace whose word is not stored, and text that is not a token trace', () => {
+    const tokens = write(trace, new TraceTokenWriter(reserved()).forRow(SUBSCRIPTION, ACCOUNT));
+    assert.throws(() => unpackTokenTrace(tokens, SUBSCRIPTION, ACCOUNT, () => undefined), /trace word 1/);
+    assert.throws(() => unpackTokenTrace('^[0x]', SUBSCRIPTION, ACCOUNT, () => 'w'), /unexpected "x" at 3/);
+    assert.throws(() => unpackTokenTrace('^["open', SUBSCRIPTION, ACCOUNT, () => 'w'), /unexpected/);
+    assert.throws(() => unpackTokenTrace('^[#]', SUBSCRIPTION, ACCOUNT, () => 'w'), /unexpected "#"/);
+  });
+
+  it('unpacks to exactly what the JSON sink writes, for any values', () => {
     // Strings from a small pool, so words repeat within and across records and ordinals match.
     const pool = [
       SUBSCRIPTION,
@@ -94,6 +167,9 @@ describe('packed charge traces', () => {
       'Europe/Berlin',
       'EUR',
       'second',
+      '49',
+      '4930123',
+      '',
       'a "quoted" name',
       'back\\slash',
       'Köln-Bonn 😀',
@@ -104,30 +180,56 @@ describe('packed charge traces', () => {
     const text = fc.oneof(
       { weight: 4, arbitrary: fc.constantFrom(...pool) },
       { weight: 1, arbitrary: fc.string({ maxLength: 12 }) },
+      { weight: 1, arbitrary: fc.stringMatching(/^[0-9]{0,8}$/) },
     );
+    const number = fc.oneof(
+      fc.integer({ min: -1000, max: 100_000 }),
+      fc.maxSafeInteger(),
+      fc.integer({ min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }),
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+    );
+    const { value } = fc.letrec<{ value: Value; array: Value[] }>((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        fc.constant(null),
+        fc.boolean(),
+        number,
+        text,
+        tie('array'),
+      ),
+      array: fc.array(tie('value'), { maxLength: 8 }),
+    }));
     const record = fc.record({
       subscription: fc.constantFrom(SUBSCRIPTION, 'sub_other_000000000000000000'),
       account: fc.constantFrom(ACCOUNT, 'acct_other_00000000000000000'),
-      strings: fc.array(text, { maxLength: 16 }),
+      values: fc.array(value, { maxLength: 12 }),
     });
     fc.assert(
       fc.property(
-        fc.array(record, { minLength: 1, maxLength: 12 }),
+        fc.array(record, { minLength: 1, maxLength: 10 }),
         fc.integer({ min: 0, max: 8 }),
         (records, ids) => {
-          const scanned = reserved(ids);
-          const built = reserved(ids);
-          const packer = new TracePacker(built);
-          for (const { subscription, account, strings } of records) {
-            const json = `[${strings.map((v) => JSON.stringify(v)).join(',')}]`;
-            packer.begin(subscription, account);
-            const direct = `${packer.mark}[${strings.map((v) => packer.string(v)).join(',')}]`;
-            assert.equal(direct, packTrace(json, subscription, account, scanned));
-            assert.deepEqual(built.takeAdded(), scanned.takeAdded());
+          const words = reserved(ids);
+          const writer = new TraceTokenWriter(words);
+          const json = new JsonTraceSink();
+          const stored = new Map<number, string>();
+          for (const { subscription, account, values } of records) {
+            const expected = write(values, json);
+            assert.equal(expected, JSON.stringify(values));
+            const tokens = write(values, writer.forRow(subscription, account));
+            assert.match(tokens, /^\^[\x20-\x7e]*$/, 'a token trace is printable ASCII');
+            for (const { id, word } of words.takeAdded()) stored.set(id, word);
+            const unpacked = unpackTokenTrace(tokens, subscription, account, (id) => stored.get(id));
+            // Characters beyond ASCII come back escaped (\uXXXX): the same JSON value.
+            if (/^[\x20-\x7e]*$/.test(expected)) assert.equal(unpacked, expected);
+            else assert.deepEqual(JSON.parse(unpacked), values);
+            const referenced = new Set<number>();
+            storedTraceWordIds(tokens, referenced);
+            for (const id of referenced) assert.ok(stored.has(id), `word ${id} was added`);
           }
         },
       ),
-      { numRuns: 500 },
+      { numRuns: 400 },
     );
   });
 });

@@ -43,9 +43,9 @@ import {
   type BulkInserter,
   type ControlCounts,
 } from '../usage/store.js';
-import { TracePacker, TraceWords, TRACE_WORD_RESERVE } from '../usage/trace-words.js';
+import { TraceTokenWriter, TraceWords, TRACE_WORD_RESERVE } from '../usage/trace-words.js';
 import type { SubscriberDirectory, Owner } from './usage-directory.js';
-import type { TraceStringWriter } from '../rating/index.js';
+import type { TraceSink } from '../rating/index.js';
 
 /** What rating writes about one record, filled in by the rater (reused across records). */
 export interface RatedFields {
@@ -75,15 +75,10 @@ export interface BatchRater {
   begin(tx: Tx, owners: readonly Owner[]): Promise<void>;
   /**
    * Rates one record for `owner`, filling `out`; returns a failure instead when it cannot. The
-   * trace's strings go through `traceStrings` when given (rating's TraceStringWriter: a file
-   * import packs them, usage/trace-words.ts TracePacker), else it is written as JSON.
+   * trace is written to `traceSink` when given (rating's TraceSink: a file import writes it as
+   * tokens, usage/trace-words.ts TraceTokenWriter), else as JSON.
    */
-  rate(
-    owner: Owner,
-    input: UsageInput,
-    out: RatedFields,
-    traceStrings?: TraceStringWriter,
-  ): RatingFailure | undefined;
+  rate(owner: Owner, input: UsageInput, out: RatedFields, traceSink?: TraceSink): RatingFailure | undefined;
   /** Inside the same transaction, after rating: write the counters that changed. */
   commit(tx: Tx): Promise<void>;
   /** After a failed batch: forget everything begin() loaded. */
@@ -213,7 +208,7 @@ export class UsagePipeline {
   private readonly instants = new InstantFormatter();
   private readonly hash: KeyHash = { hi: 0, lo: 0 };
   private readonly traceWords = new TraceWords();
-  private readonly tracePacker = new TracePacker(this.traceWords);
+  private readonly traceWriter = new TraceTokenWriter(this.traceWords);
   private broken = false;
 
   constructor(private readonly options: PipelineOptions) {}
@@ -259,7 +254,7 @@ export class UsagePipeline {
         const packTraces = this.options.packTraces === true;
         if (packTraces) await this.prepareTraceWords(tx);
         const traceWords = this.traceWords;
-        const packer = packTraces ? this.tracePacker : undefined;
+        const packer = packTraces ? this.traceWriter : undefined;
 
         const rated = this.ratedValues;
         let ratedLength = 0;
@@ -418,7 +413,7 @@ export class UsagePipeline {
             owner,
             input,
             fields,
-            packer?.begin(owner.subscription.id, owner.account.id),
+            packer?.forRow(owner.subscription.id, owner.account.id),
           );
           if (failure !== undefined) {
             reject(

@@ -147,7 +147,7 @@ function encodeState(counters: CumulativeCounters, last: LastSlice | undefined):
 function withSessionWrite(rater: BatchRater, write: (tx: Tx) => Promise<void>): BatchRater {
   return {
     begin: (tx, owners) => rater.begin(tx, owners),
-    rate: (owner, input, out, traceStrings) => rater.rate(owner, input, out, traceStrings),
+    rate: (owner, input, out, traceSink) => rater.rate(owner, input, out, traceSink),
     async commit(tx) {
       await rater.commit(tx);
       await write(tx);

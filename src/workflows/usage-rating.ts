@@ -41,7 +41,7 @@ import {
   type RatingPlan,
   type TariffVersionInput,
   type TierCounterRecord,
-  type TraceStringWriter,
+  type TraceSink,
 } from '../rating/index.js';
 import {
   UsageErrors,
@@ -375,12 +375,7 @@ class CatalogRater implements BatchRater {
     for (const id of missing) this.loaded.add(id);
   }
 
-  rate(
-    owner: Owner,
-    input: UsageInput,
-    out: RatedFields,
-    traceStrings?: TraceStringWriter,
-  ): RatingFailure | undefined {
+  rate(owner: Owner, input: UsageInput, out: RatedFields, traceSink?: TraceSink): RatingFailure | undefined {
     const resolved = resolvePlan(this.catalog as RatingCatalog, owner, input.startMs);
     if (resolved.plan === undefined) return resolved.failure;
     const result = this.result;
@@ -393,7 +388,7 @@ class CatalogRater implements BatchRater {
       };
     }
     applyRating(this.ledger, result);
-    fillFields(result, out, traceStrings);
+    fillFields(result, out, traceSink);
     return undefined;
   }
 
@@ -520,12 +515,12 @@ function failureField(failure: string | undefined): string {
  * core's compactTrace: facts and names, no formula) and expanded when read (readTrace), which
  * keeps the full explanation available at a fraction of the cost per record.
  */
-function fillFields(result: RatingResult, out: RatedFields, traceStrings?: TraceStringWriter): void {
+function fillFields(result: RatingResult, out: RatedFields, traceSink?: TraceSink): void {
   out.chargedUnits = result.chargedUnits;
   out.allowanceUnits = result.coveredUnits;
   out.amountPico = amountPicoOf(result);
   out.currency = result.currency;
-  out.trace = compactTrace(result, traceStrings);
+  out.trace = compactTrace(result, traceSink);
 }
 
 /** A stored trace as the full ChargeTrace: compact traces are expanded, older ones are JSON objects. */
