@@ -18,6 +18,22 @@ import type { Executor } from './database.js';
  */
 const MAX_PARAMETERS = 2_500;
 
+export interface BulkInsertOptions {
+  /**
+   * Every call of this inserter runs in a transaction (or savepoint) that is rolled back whole when
+   * any of its statements fails, never one that goes on and commits. Then SQLite runs the
+   * statements as INSERT OR FAIL: a statement that fails keeps the rows before the failing one
+   * until that rollback removes them, and SQLite needs no statement journal for it. With the
+   * default (ABORT), each multi-row statement inside a transaction first copies every page it
+   * changes that the transaction had already changed into a statement journal, a temporary file,
+   * so that the statement alone can be undone (measured: 100 000 rows in 100-row statements, 9 500
+   * of 49 800 writes went to the journal). An immediate foreign key on the table, or an upsert,
+   * can fail half-way whatever the conflict clause, so SQLite keeps the journal for those anyway.
+   * PostgreSQL has no such journal; its statements are unchanged.
+   */
+  readonly rolledBackWhole?: boolean;
+}
+
 /**
  * Inserts rows given as arrays of values in `columns` order, in as few statements as the
  * parameter limit allows. One compiled statement per distinct row count is kept.
@@ -37,6 +53,7 @@ export class BulkInserter {
      * much as storing a short value, so a 10 000-row batch saves 10 000 bindings per constant.
      */
     private readonly constants: Readonly<Record<string, string | null>> = {},
+    private readonly options: BulkInsertOptions = {},
   ) {
     this.rowsPerStatement = Math.max(1, Math.floor(MAX_PARAMETERS / columns.length));
   }
@@ -54,6 +71,8 @@ export class BulkInserter {
       const values = Array.from({ length: rows }, () => placeholder);
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       let builder = (db as any).insertInto(this.table).values(values);
+      if (this.options.rolledBackWhole === true && placeholderStyle(db) === 'question')
+        builder = builder.orFail();
       const upsert = this.upsert;
       if (upsert !== undefined) {
         /* eslint-disable @typescript-eslint/no-explicit-any -- the table is chosen at run time */

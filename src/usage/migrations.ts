@@ -11,6 +11,8 @@
  * importer, instead of a unique index. See docs/usage.md.
  */
 import type { Kysely, Migration } from 'kysely';
+import { placeholderStyle } from '../storage/bulk-insert.js';
+import type { Executor } from '../storage/database.js';
 
 export const usageMigrations: Record<string, Migration> = {
   '0040_usage': {
@@ -273,6 +275,93 @@ export const usageMigrations: Record<string, Migration> = {
         .addPrimaryKeyConstraint('usage_trace_words_pk', ['tenant_id', 'id'])
         .execute();
       await db.insertInto('usage_id_blocks').values({ name: 'usage_trace_words', next_id: 1 }).execute();
+    },
+  },
+
+  '0053_rated_usage_rowid': {
+    // SQLite only: rated_usage rebuilt with the same columns, its id as the table's rowid
+    // (`integer primary key`; declared `bigint` it was a second B-tree, an index beside the table)
+    // and without the foreign key on tenant_id. An immediate foreign key makes SQLite keep a
+    // statement journal for every multi-row INSERT inside a transaction (the statement could fail
+    // half-way), a temporary file into which it copies each page the statement changes that the
+    // transaction had changed before (storage/bulk-insert.ts BulkInsertOptions: 9 500 of 49 800
+    // writes for 100 000 rows in 100-row statements). Rated rows are only ever written by the importer, re-rating
+    // and online charging, with the tenant id of the tenant they run for. PostgreSQL keeps its
+    // table as it is: it has no statement journal, and its bigint key is the table's key already.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    async up(db: Kysely<any>) {
+      if (placeholderStyle(db as unknown as Executor) !== 'question') return;
+      const columns = [
+        'id',
+        'tenant_id',
+        'import_id',
+        'source',
+        'line',
+        'source_record_id',
+        'subscription_id',
+        'account_id',
+        'service',
+        'identity',
+        'start_at',
+        'duration_sec',
+        'volume_up_bytes',
+        'volume_down_bytes',
+        'event_count',
+        'called_number',
+        'detail',
+        'charged_units',
+        'allowance_units',
+        'amount_pico',
+        'currency',
+        'status',
+        'kind',
+        'corrects_id',
+        'trace',
+        'raw',
+        'rated_at',
+      ];
+      await db.schema
+        .createTable('rated_usage_rebuilt')
+        .addColumn('id', 'integer', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('import_id', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('line', 'bigint', (c) => c.notNull())
+        .addColumn('source_record_id', 'text')
+        .addColumn('subscription_id', 'text', (c) => c.notNull())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('service', 'text', (c) => c.notNull())
+        .addColumn('identity', 'text', (c) => c.notNull())
+        .addColumn('start_at', 'text', (c) => c.notNull())
+        .addColumn('duration_sec', 'bigint', (c) => c.notNull())
+        .addColumn('volume_up_bytes', 'bigint', (c) => c.notNull())
+        .addColumn('volume_down_bytes', 'bigint', (c) => c.notNull())
+        .addColumn('event_count', 'bigint', (c) => c.notNull())
+        .addColumn('called_number', 'text')
+        .addColumn('detail', 'text')
+        .addColumn('charged_units', 'bigint', (c) => c.notNull())
+        .addColumn('allowance_units', 'bigint', (c) => c.notNull())
+        .addColumn('amount_pico', 'bigint', (c) => c.notNull())
+        .addColumn('currency', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('corrects_id', 'bigint')
+        .addColumn('trace', 'text', (c) => c.notNull())
+        .addColumn('raw', 'text', (c) => c.notNull())
+        .addColumn('rated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db
+        .insertInto('rated_usage_rebuilt')
+        .columns(columns)
+        .expression(db.selectFrom('rated_usage').select(columns))
+        .execute();
+      await db.schema.dropTable('rated_usage').execute();
+      await db.schema.alterTable('rated_usage_rebuilt').renameTo('rated_usage').execute();
+      await db.schema
+        .createIndex('rated_usage_start')
+        .on('rated_usage')
+        .columns(['tenant_id', 'start_at'])
+        .execute();
     },
   },
 };
