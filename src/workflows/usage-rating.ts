@@ -279,21 +279,59 @@ function counterRows(dirty: {
 }
 
 /**
- * The state of an allowance counter as stored: the record without what the row's key columns
- * and `used` already hold (owner, allowance code, period index, used units). An import writes a
- * few thousand counters per batch, each a whole row rewritten, so their size counts; older rows
- * hold the whole record, which reads the same.
+ * The state of an allowance counter as stored: what the row's key columns and `used` do not
+ * already hold (owner, allowance code, period index, used units), as a JSON array:
+ *
+ *   [unit, period start ms, period end ms, own units, granted units, carried-out units,
+ *    [[from period index, units], …] rolled over in]
+ *
+ * An import rewrites a few thousand counters per batch, each a whole row, so their size counts:
+ * about 55 characters against 150 as a JSON object with the names. Rows written before hold that
+ * object, or the whole record; allowanceFields reads all three.
  */
-function allowanceState(record: AllowanceCounterRecord): string {
-  return JSON.stringify({
-    unit: record.unit,
-    periodStartMs: record.periodStartMs,
-    periodEndMs: record.periodEndMs,
-    ownUnits: record.ownUnits,
-    rolledOverIn: record.rolledOverIn,
-    grantedUnits: record.grantedUnits,
-    carriedOutUnits: record.carriedOutUnits,
-  });
+export function allowanceState(record: AllowanceCounterRecord): string {
+  let layers = '';
+  for (const layer of record.rolledOverIn) {
+    layers += `${layers === '' ? '' : ','}[${layer.fromPeriodIndex},${layer.units}]`;
+  }
+  return (
+    `[${JSON.stringify(record.unit)},${record.periodStartMs},${record.periodEndMs},${record.ownUnits},` +
+    `${record.grantedUnits},${record.carriedOutUnits},[${layers}]]`
+  );
+}
+
+type AllowanceFields = Omit<
+  AllowanceCounterRecord,
+  'ownerId' | 'allowanceCode' | 'periodIndex' | 'usedUnits'
+>;
+
+/** The fields a stored allowance state holds (allowanceState), in any of its stored forms. */
+export function allowanceFields(state: string): AllowanceFields {
+  const parsed = JSON.parse(state) as unknown;
+  if (!Array.isArray(parsed)) return parsed as AllowanceFields;
+  const [unit, periodStartMs, periodEndMs, ownUnits, grantedUnits, carriedOutUnits, layers] = parsed as [
+    AllowanceFields['unit'],
+    number,
+    number,
+    number,
+    number,
+    number,
+    Array<[number, number]>,
+  ];
+  if (parsed.length !== 7 || !Array.isArray(layers)) {
+    throw new Error(
+      `a stored allowance counter state is not [unit, start, end, own, granted, carried, layers]: ${state}`,
+    );
+  }
+  return {
+    unit,
+    periodStartMs,
+    periodEndMs,
+    ownUnits,
+    rolledOverIn: layers.map(([fromPeriodIndex, units]) => ({ fromPeriodIndex, units })),
+    grantedUnits,
+    carriedOutUnits,
+  };
 }
 
 function ledgerFrom(rows: readonly store.CounterRow[]): AllowanceLedger {
@@ -312,10 +350,7 @@ function loadInto(ledger: AllowanceLedger, rows: readonly store.CounterRow[]): v
         allowanceCode: row.counter.slice(2),
         periodIndex: row.periodIndex,
         usedUnits: row.used,
-        ...(JSON.parse(row.state) as Omit<
-          AllowanceCounterRecord,
-          'ownerId' | 'allowanceCode' | 'periodIndex' | 'usedUnits'
-        >),
+        ...allowanceFields(row.state),
       });
     } else tiers.push(JSON.parse(row.state) as TierCounterRecord);
   }

@@ -21,7 +21,7 @@ import {
   streamImportOf,
   reprocessRejects,
 } from './usage.js';
-import { explainUsage, listRatedUsage, rerateUsage } from './usage-rating.js';
+import { allowanceFields, explainUsage, listRatedUsage, rerateUsage } from './usage-rating.js';
 import { TEST_CSV_LINES, TEST_NUMBERING, testCsvSource } from '../testing/usage.js';
 import { loadCounters } from '../usage/store.js';
 import { jsonLineToItem } from '../usage/readers/index.js';
@@ -198,7 +198,7 @@ describeEachDialect('workflows: usage import, rejects, controls and re-rating', 
     const clara = rated.filter((r) => r.identity === '4915120000003');
     const drawn = clara.reduce((sum, r) => sum + r.allowanceUnits, 0);
     const counters = await loadCounters(db().db, caller.tenantId, [clara[0]!.subscriptionId]);
-    const minutes = counters.filter((c) => (JSON.parse(c.state) as { unit: string }).unit === 'second');
+    const minutes = counters.filter((c) => allowanceFields(c.state).unit === 'second');
     assert.equal(minutes.length, 1);
     assert.equal(minutes[0]!.used, drawn);
     // 500 minutes granted; twelve 50-minute calls and six 10-minute ones cannot all fit.
