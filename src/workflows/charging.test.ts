@@ -318,6 +318,19 @@ describeEachDialect('workflows: online charging engine', (db) => {
     assert.ok(state.sessions.has('m2'));
   });
 
+  it('finds an open session in memory without a promise, as findSession finds it', async () => {
+    const voice = { ratingGroup: 10, service: 'voice' as const, calledNumber: '491701234567' };
+    assert.equal(engine.findLoadedSession(tenantId, 'o1'), undefined, 'not seen yet');
+    await call('o1', 0);
+    const loaded = engine.findLoadedSession(tenantId, 'o1');
+    assert.deepEqual(loaded, { subscriptionId: loaded?.subscriptionId, accountId, terminated: false });
+    assert.deepEqual(await engine.findSession(tenantId, 'o1'), loaded);
+    // Ended, it is no longer an open session: findSession reads it from its row.
+    await call('o1', 1, { terminate: true, items: [{ ...voice, usedUnits: 5n }] });
+    assert.equal(engine.findLoadedSession(tenantId, 'o1'), undefined);
+    assert.deepEqual(await engine.findSession(tenantId, 'o1'), { ...loaded, terminated: true });
+  });
+
   it('fails the requests of a group that cannot commit, reloads the truth, and charges once on the retry', async () => {
     const voice = { ratingGroup: 10, service: 'voice' as const, calledNumber: '491701234567' };
     const report = { terminate: true, items: [{ ...voice, usedUnits: 30n }] };
@@ -336,6 +349,8 @@ describeEachDialect('workflows: online charging engine', (db) => {
     }
     const unchanged = (await store.findBalanceRow(db().db, tenantId, balanceId))!.balance;
     assert.equal(unchanged.amount, before.amount);
+    // The account was dropped with the failed group: nothing is answered from memory any more.
+    assert.equal(engine.findLoadedSession(tenantId, 'f1'), undefined);
     // The network retries: the account is read back and the usage is charged, once.
     const retried = await call('f1', 1, report);
     assert.equal(retried.outcome.items[0]!.commitCode, 'committed');

@@ -201,12 +201,51 @@ function newGroup(): Group {
   return { tenants: new Map(), waiters: [] };
 }
 
+/**
+ * A map by tenant, then by id. The hot path looks accounts and sessions up on every request; a
+ * `${tenant}\u0000${id}` key would be a new string each time, flattened and hashed for every
+ * lookup, where the id alone is usually a string already hashed by an earlier lookup.
+ */
+class ByTenant<V> {
+  private readonly tenants = new Map<string, Map<string, V>>();
+
+  get(tenantId: string, id: string): V | undefined {
+    return this.tenants.get(tenantId)?.get(id);
+  }
+
+  set(tenantId: string, id: string, value: V): void {
+    let values = this.tenants.get(tenantId);
+    if (values === undefined) {
+      values = new Map();
+      this.tenants.set(tenantId, values);
+    }
+    values.set(id, value);
+  }
+
+  delete(tenantId: string, id: string): void {
+    this.tenants.get(tenantId)?.delete(id);
+  }
+
+  clear(): void {
+    this.tenants.clear();
+  }
+}
+
 export class ChargingEngine {
   private readonly policy: ChargingPolicy;
   private readonly accounts = new Map<string, Promise<AccountState>>();
-  /** tenant\u0000session → account, for the open sessions this engine has handled. */
-  private readonly sessionAccounts = new Map<string, string>();
+  /**
+   * The accounts of `accounts` whose load has finished, by tenant and account id: the hot path
+   * takes them without awaiting a promise (each await costs a microtask turn and, with async hooks
+   * on, hook calls). Kept in step with `accounts`: cleared with it, set only while its promise is
+   * the one in `accounts`.
+   */
+  private readonly loadedAccounts = new ByTenant<AccountState>();
+  /** tenant → session → account, for the open sessions this engine has handled. */
+  private readonly sessionAccounts = new ByTenant<string>();
   private readonly pricers = new Map<string, Promise<OnlinePricer>>();
+  /** The pricers of `pricers` that have loaded, likewise. */
+  private readonly loadedPricers = new Map<string, OnlinePricer>();
   private readonly directories = new Map<string, { directory: SubscriberDirectory; loadedAtMs: number }>();
   private group: Group = newGroup();
   private flushScheduled = false;
@@ -251,12 +290,18 @@ export class ChargingEngine {
         currency: undefined,
       };
     }
-    const [account, pricer] = await Promise.all([
-      this.accountOf(input.tenantId, owner.account.id, owner.account.currency),
-      this.pricerOf(input.tenantId),
-    ]);
+    let account = this.loadedAccounts.get(input.tenantId, owner.account.id);
+    let pricer = this.loadedPricers.get(input.tenantId);
+    if (account === undefined || pricer === undefined) {
+      [account, pricer] = await Promise.all([
+        this.accountOf(input.tenantId, owner.account.id, owner.account.currency),
+        this.pricerOf(input.tenantId),
+      ]);
+    }
     const subscriptionId = owner.subscription.id;
-    account.state.subscriptions.set(subscriptionId, account.accountId);
+    if (account.state.subscriptions.get(subscriptionId) !== account.accountId) {
+      account.state.subscriptions.set(subscriptionId, account.accountId);
+    }
 
     const templates = input.items.map((item) => usageTemplate(item, input));
     // The zone only matters to zoned buckets; finding it prices the usage once more.
@@ -285,13 +330,16 @@ export class ChargingEngine {
       if (session.terminated && meta.endedAtMs === undefined) meta.endedAtMs = this.options.clock.nowMs();
       account.sessionMeta.set(input.sessionId, meta);
       // Open sessions are found in memory by later requests; an ended one is read from its row.
-      const sessionKey = `${input.tenantId}\u0000${input.sessionId}`;
-      if (session.terminated) this.sessionAccounts.delete(sessionKey);
-      else this.sessionAccounts.set(sessionKey, account.accountId);
+      if (session.terminated) this.sessionAccounts.delete(input.tenantId, input.sessionId);
+      else this.sessionAccounts.set(input.tenantId, input.sessionId, account.accountId);
       const writes = this.writesOf(input.tenantId);
-      for (const reservation of new Set([...before, ...session.reservations])) {
-        writes.reservations.set(reservation.id, { reservation, accountId: account.accountId });
-        for (const id of reservation.holdBalanceIds) this.touchBalance(writes, account, id);
+      // The reservations before and after the request (the writes are keyed by id, so one in
+      // both is written once).
+      for (const reservations of [before, session.reservations]) {
+        for (const reservation of reservations) {
+          writes.reservations.set(reservation.id, { reservation, accountId: account.accountId });
+          for (const id of reservation.holdBalanceIds) this.touchBalance(writes, account, id);
+        }
       }
       writes.sessions.set(session.sessionId, {
         session,
@@ -514,7 +562,7 @@ export class ChargingEngine {
     return directory.ownerAt(type, value, atMs);
   }
 
-  private async ownerOfSubscription(tenantId: string, subscriptionId: string): Promise<Owner | undefined> {
+  private ownerOfSubscription(tenantId: string, subscriptionId: string): Promise<Owner | undefined> {
     return this.directoryOf(tenantId).ownerOfSubscription(this.options.database.db, subscriptionId);
   }
 
@@ -543,12 +591,30 @@ export class ChargingEngine {
     return session === undefined ? undefined : grantsFromReservations(session, ratingGroups);
   }
 
+  /**
+   * findSession's answer for a session open in an account loaded in memory, without a promise;
+   * undefined when the session is not one of those (ask findSession then).
+   */
+  findLoadedSession(
+    tenantId: string,
+    sessionId: string,
+  ): { subscriptionId: string; accountId: string; terminated: boolean } | undefined {
+    const accountId = this.sessionAccounts.get(tenantId, sessionId);
+    if (accountId === undefined) return undefined;
+    const session = this.loadedAccounts.get(tenantId, accountId)?.state.sessions.get(sessionId);
+    return session === undefined
+      ? undefined
+      : { subscriptionId: session.subscriptionId, accountId, terminated: session.terminated };
+  }
+
   /** The subscription and account of a session the engine has seen (in memory or stored). */
   async findSession(
     tenantId: string,
     sessionId: string,
   ): Promise<{ subscriptionId: string; accountId: string; terminated: boolean } | undefined> {
-    const accountId = this.sessionAccounts.get(`${tenantId}\u0000${sessionId}`);
+    const loaded = this.findLoadedSession(tenantId, sessionId);
+    if (loaded !== undefined) return loaded;
+    const accountId = this.sessionAccounts.get(tenantId, sessionId);
     const pending = accountId === undefined ? undefined : this.accounts.get(`${tenantId}\u0000${accountId}`);
     const session = pending === undefined ? undefined : (await pending).state.sessions.get(sessionId);
     if (session !== undefined) {
@@ -567,9 +633,17 @@ export class ChargingEngine {
   private pricerOf(tenantId: string): Promise<OnlinePricer> {
     let pricer = this.pricers.get(tenantId);
     if (pricer === undefined) {
-      pricer = OnlinePricer.load(this.options.database.db, tenantId);
-      this.pricers.set(tenantId, pricer);
-      pricer.catch(() => this.pricers.delete(tenantId));
+      const pending = OnlinePricer.load(this.options.database.db, tenantId);
+      this.pricers.set(tenantId, pending);
+      pending.then(
+        (loaded) => {
+          if (this.pricers.get(tenantId) === pending) this.loadedPricers.set(tenantId, loaded);
+        },
+        () => {
+          if (this.pricers.get(tenantId) === pending) this.pricers.delete(tenantId);
+        },
+      );
+      pricer = pending;
     }
     return pricer;
   }
@@ -577,6 +651,7 @@ export class ChargingEngine {
   /** Forgets the catalog the engine prices with (after a catalog change); the next request reloads it. */
   forgetCatalog(tenantId: string): void {
     this.pricers.delete(tenantId);
+    this.loadedPricers.delete(tenantId);
   }
 
   private async loadedAccount(tenantId: string, accountId: string): Promise<AccountState> {
@@ -595,9 +670,17 @@ export class ChargingEngine {
     const key = `${tenantId}\u0000${accountId}`;
     let pending = this.accounts.get(key);
     if (pending === undefined) {
-      pending = this.loadAccount(tenantId, accountId, currency);
-      this.accounts.set(key, pending);
-      pending.catch(() => this.accounts.delete(key));
+      const loading = this.loadAccount(tenantId, accountId, currency);
+      this.accounts.set(key, loading);
+      loading.then(
+        (account) => {
+          if (this.accounts.get(key) === loading) this.loadedAccounts.set(tenantId, accountId, account);
+        },
+        () => {
+          if (this.accounts.get(key) === loading) this.accounts.delete(key);
+        },
+      );
+      pending = loading;
     }
     return pending;
   }
@@ -769,10 +852,17 @@ export class ChargingEngine {
       this.flushScheduled = true;
       nextTurn(() => void this.flush());
     }
-    return done.finally(() => {
-      this.inFlight--;
-      if (this.inFlight === 0) for (const wake of this.idle.splice(0)) wake();
-    });
+    return done;
+  }
+
+  /**
+   * `count` requests got their answer (their group committed or failed): drain() wakes up once
+   * none is left. Counted here rather than in a `finally` on each request's promise, which would
+   * cost every request two more promises.
+   */
+  private answered(count: number): void {
+    this.inFlight -= count;
+    if (this.inFlight === 0) for (const wake of this.idle.splice(0)) wake();
   }
 
   private async flush(): Promise<void> {
@@ -795,20 +885,25 @@ export class ChargingEngine {
           // The rows are serialised now, synchronously: what is written is the state after this
           // group's requests, whatever the next group's requests change while it is written.
           const now = this.options.clock.now();
-          const rows = [...group.tenants].map(([tenantId, writes]) =>
-            store.chargingRows(
-              tenantId,
-              {
-                balances: writes.balances.values(),
-                movements: writes.movements,
-                reservations: writes.reservations.values(),
-                sessions: writes.sessions.values(),
-              },
-              now,
-            ),
-          );
-          const events = [...group.tenants.values()].flatMap((writes) => writes.events);
-          const usage = [...group.tenants.values()].flatMap((writes) => writes.usage);
+          const rows: store.ChargingRows[] = [];
+          const events: NewEvent[] = [];
+          const usage: OnlineUsage[] = [];
+          for (const [tenantId, writes] of group.tenants) {
+            rows.push(
+              store.chargingRows(
+                tenantId,
+                {
+                  balances: writes.balances.values(),
+                  movements: writes.movements,
+                  reservations: writes.reservations.values(),
+                  sessions: writes.sessions.values(),
+                },
+                now,
+              ),
+            );
+            for (const event of writes.events) events.push(event);
+            for (const record of writes.usage) usage.push(record);
+          }
           const prepared = usage.length === 0 ? undefined : await this.recorder().prepare(usage);
           // Sent here, synchronously, before the loop takes the next group.
           written = this.writeRows(rows, events, prepared, now);
@@ -818,6 +913,7 @@ export class ChargingEngine {
         void written.then(
           () => {
             for (const waiter of group.waiters) waiter.resolve();
+            this.answered(group.waiters.length);
             this.settled(group);
           },
           (error: unknown) => {
@@ -846,10 +942,13 @@ export class ChargingEngine {
    */
   private failed(group: Group, error: unknown): void {
     this.accounts.clear();
+    this.loadedAccounts.clear();
     this.sessionAccounts.clear();
     const next = this.group;
     this.group = newGroup();
-    for (const waiter of [...group.waiters, ...next.waiters]) waiter.reject(error);
+    for (const waiter of group.waiters) waiter.reject(error);
+    for (const waiter of next.waiters) waiter.reject(error);
+    this.answered(group.waiters.length + next.waiters.length);
     // Posted now: what was sent before it is refused, what is sent after it runs.
     void this.writer?.reset().catch(() => undefined);
   }
