@@ -150,6 +150,26 @@ describeEachDialect('nchf: converged charging over the engine', (db) => {
     );
   });
 
+  it('gives a create without a chargingId a new reference that sorts by arrival time', async () => {
+    const { pDUSessionChargingInformation: _pdu, ...withoutPdu } = dataCreateRequest();
+    const refs: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      // Two creates in the same millisecond, then one a millisecond later.
+      if (i === 2) clock.advanceMs(1);
+      const created = await client.create(forClara(withoutPdu));
+      assert.equal(created.status, 201, created.text);
+      refs.push(refFromLocation(created.headers.location as string)!);
+    }
+    for (const ref of refs) assert.match(ref, /^chg_[0-9A-HJKMNP-TV-Z]{26}$/);
+    assert.equal(new Set(refs).size, 3, 'each create is a new session');
+    assert.deepEqual([...refs].sort(), refs, 'later sessions sort after earlier ones');
+    // Each is a session of its own, found by its reference and released.
+    for (const ref of refs) {
+      const released = await client.release(ref, forClara(dataReleaseRequest()));
+      assert.equal(released.status, 204, released.text);
+    }
+  });
+
   it('charges an immediate event (IEC) once: debited at once, nothing held, no session left', async () => {
     const before = await stored();
     const request = smsEvent('IEC', [{ ratingGroup: 200, requestedUnit: { serviceSpecificUnits: 1 } }]);

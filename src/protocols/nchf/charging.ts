@@ -35,8 +35,9 @@
  * that comes after the engine forgot the ended event session is refused (CHARGING_FAILED), never
  * charged again.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { instantFromMs, msFromInstant, parseInstant } from '../../kernel/clock.js';
+import { createHash } from 'node:crypto';
+import { newId } from '../../kernel/ids.js';
+import { instantFromMs, msFromInstant, parseInstant, type Clock } from '../../kernel/clock.js';
 import type { BaseUnit } from '../../kernel/quantity.js';
 import type { Principal } from '../../access/index.js';
 import type { IdentityType } from '../../customers/index.js';
@@ -79,23 +80,31 @@ export function engineChargingHandler(engine: ChargingEngine): ConvergedCharging
         const answer = await charge(engine, ref, request, context, subscriber);
         return 'ok' in answer ? answer : { ref, response: answer };
       }
-      const ref = referenceOf(context.caller.tenantId, request, subscriber.identity);
+      const ref = referenceOf(context.caller.tenantId, request, subscriber.identity, context.receivedMs);
       const answer = await run(engine, ref, request, context, { ...subscriber });
       return 'ok' in answer ? answer : { ref, response: answer };
     },
 
-    async update(ref, request, context): Promise<ChargingDataResponse | ChargingFailure> {
-      const who = await knownSession(engine, context.caller.tenantId, ref);
-      if (who === undefined) return chargingDataNotFound(ref);
-      return run(engine, ref, request, context, who);
+    // Update and release are plain functions returning run's promise, not async functions
+    // awaiting it: each async layer costs the hot path a promise and its microtask turns.
+    update(ref, request, context): Promise<ChargingDataResponse | ChargingFailure> {
+      const tenantId = context.caller.tenantId;
+      const loaded = loadedSession(engine, tenantId, ref);
+      if (loaded !== undefined) return run(engine, ref, request, context, loaded);
+      return knownSession(engine, tenantId, ref).then((who) =>
+        who === undefined ? chargingDataNotFound(ref) : run(engine, ref, request, context, who),
+      );
     },
 
-    async release(ref, request, context): Promise<void | ChargingFailure> {
-      const who = await knownSession(engine, context.caller.tenantId, ref);
-      if (who === undefined) return chargingDataNotFound(ref);
-      const answer = await run(engine, ref, request, context, who, true);
-      if ('ok' in answer) return answer;
-      return undefined;
+    release(ref, request, context): Promise<void | ChargingFailure> {
+      const tenantId = context.caller.tenantId;
+      const released = (who: Subscriber): Promise<void | ChargingFailure> =>
+        run(engine, ref, request, context, who, true).then((answer) => ('ok' in answer ? answer : undefined));
+      const loaded = loadedSession(engine, tenantId, ref);
+      if (loaded !== undefined) return released(loaded);
+      return knownSession(engine, tenantId, ref).then((who) =>
+        who === undefined ? chargingDataNotFound(ref) : released(who),
+      );
     },
   };
 }
@@ -104,6 +113,12 @@ interface Subscriber {
   readonly identityType?: IdentityType;
   readonly identity?: string;
   readonly subscriptionId?: string;
+}
+
+/** knownSession's answer without a promise, for a session open in memory; else undefined. */
+function loadedSession(engine: ChargingEngine, tenantId: string, ref: string): Subscriber | undefined {
+  const session = engine.findLoadedSession(tenantId, ref);
+  return session === undefined ? undefined : { subscriptionId: session.subscriptionId };
 }
 
 async function knownSession(
@@ -140,7 +155,7 @@ async function run(
   const failure = failureOf(outcome, ref);
   if (failure !== undefined) return failure;
   return {
-    invocationTimeStamp: instantFromMs(context.receivedMs),
+    invocationTimeStamp: answerInstant(context.receivedMs),
     invocationSequenceNumber: request.invocationSequenceNumber,
     multipleUnitInformation: outcome.items.map((item) => unitInformation(item, service, atMs)),
   };
@@ -242,7 +257,7 @@ async function immediateEvent(
   if (failure !== undefined) return failure;
   const debits = new Map(commit.outcome.items.map((item) => [item.ratingGroup, item]));
   return {
-    invocationTimeStamp: instantFromMs(context.receivedMs),
+    invocationTimeStamp: answerInstant(context.receivedMs),
     invocationSequenceNumber: request.invocationSequenceNumber,
     multipleUnitInformation: granted.map((item) => {
       if (item.grantCode === 'partially_granted') {
@@ -322,7 +337,7 @@ async function postEvent(
   const grants = new Map(replay ? [] : reserve.outcome.items.map((item) => [item.ratingGroup, item]));
   const debits = new Map(commit.outcome.items.map((item) => [item.ratingGroup, item]));
   return {
-    invocationTimeStamp: instantFromMs(context.receivedMs),
+    invocationTimeStamp: answerInstant(context.receivedMs),
     invocationSequenceNumber: request.invocationSequenceNumber,
     multipleUnitInformation: reported.map((item): MultipleUnitInformation => {
       const debit = debits.get(item.ratingGroup);
@@ -485,11 +500,22 @@ function subscriberOf(identifier: string | undefined): Subscriber | undefined {
 
 /**
  * The charging data reference of a create. With a chargingId (a PDU session) it is derived, so a
- * create sent again finds its session; otherwise it is new.
+ * create sent again finds its session; otherwise it is new: a kernel id (`chg_` and 26 characters,
+ * the request's arrival millisecond then 80 random bits), which cannot be guessed and sorts by
+ * creation time. The order matters to the database: a session's row and its reservations' rows
+ * are keyed by this reference, and time-ordered keys are appended at the end of their indexes,
+ * where the rows of the other recent sessions are, instead of dirtying a random index page per
+ * session in every group commit (measured on bench:charging: 40 kB written to SQLite per Nchf
+ * request with random references, 26 kB with these).
  */
-function referenceOf(tenantId: string, request: ChargingDataRequest, identity: string | undefined): string {
+function referenceOf(
+  tenantId: string,
+  request: ChargingDataRequest,
+  identity: string | undefined,
+  receivedMs: number,
+): string {
   const chargingId = request.pDUSessionChargingInformation?.chargingId;
-  if (chargingId === undefined) return `chg_${randomUUID().replaceAll('-', '')}`;
+  if (chargingId === undefined) return newId('chg', arrivalClock(receivedMs));
   const consumer =
     request.nfConsumerIdentification.nFName ?? request.nfConsumerIdentification.nodeFunctionality;
   const digest = createHash('sha256')
@@ -498,10 +524,39 @@ function referenceOf(tenantId: string, request: ChargingDataRequest, identity: s
   return `chg_${digest.slice(0, 32)}`;
 }
 
+/** The injected clock's reading when the request arrived, as a Clock for newId. */
+function arrivalClock(receivedMs: number): Clock {
+  return { nowMs: () => receivedMs, now: () => instantFromMs(receivedMs) };
+}
+
+/*
+ * The last timestamp converted each way, kept because a burst of requests shares its millisecond:
+ * they arrive in the same millisecond and most consumers stamp them with it, and the conversions
+ * (a Date and its ISO text, a pattern and Date.parse) cost more than comparing a string. Both are
+ * pure, so a kept answer is the answer.
+ */
+let answeredMs = Number.NaN;
+let answeredText = '';
+let parsedText: string | undefined;
+let parsedMs: number | undefined;
+
+/** instantFromMs(ms), for the response's invocationTimeStamp. */
+function answerInstant(ms: number): string {
+  if (ms !== answeredMs) {
+    answeredText = instantFromMs(ms);
+    answeredMs = ms;
+  }
+  return answeredText;
+}
+
 function instantMs(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
+  if (text === parsedText) return parsedMs;
   const instant = parseInstant(text);
-  return instant === undefined ? undefined : msFromInstant(instant);
+  const ms = instant === undefined ? undefined : msFromInstant(instant);
+  parsedText = text;
+  parsedMs = ms;
+  return ms;
 }
 
 function failureOf(outcome: ChargingOutcome, ref: string): ChargingFailure | undefined {
