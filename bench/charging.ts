@@ -28,8 +28,13 @@
  * first tenth). Their usage is checked with the rest.
  *
  * Every request's latency is measured from its send to its complete answer; each phase prints its
- * rate, p50/p95/p99, errors and the load generator's CPU per request (bench/charging-clients.ts
- * measures the clients' cost alone, against servers without a database).
+ * rate, p50/p95/p99, errors, the load generator's CPU per request (bench/charging-clients.ts
+ * measures the clients' cost alone, against servers without a database) and, on Linux, the
+ * server's CPU per request read from /proc: its main thread's (which serves every request, so the
+ * figure to cut) and all its threads' (with the SQLite writer and the kernel's work for its fsyncs),
+ * and the bytes it wrote per request (WAL and checkpoints: the disk's share of the work). The CPU
+ * figures move less with the machine's load than the rate does, which also counts the time the
+ * server waits for a core and for the disk, but on a busy 2-core machine still by 10 to 20 %.
  *
  * Afterwards the server is stopped and every balance is checked: it must equal 100 EUR minus the
  * price of exactly what its completed sessions of both phases reported (priced here, independently
@@ -39,12 +44,13 @@
  * The server answers only once a request's changes are committed (group commit, synchronous=FULL),
  * so every granted reservation and every debit is durable before its answer leaves.
  *
- * The last line of the output is one JSON object (tps and p*_ms are Nchf's; errors are both phases'):
+ * The last line of the output is one JSON object with the issue's keys (tps and p*_ms are Nchf's;
+ * errors are both phases'); the server's CPU per request is in each phase's lines above it:
  *   {"bench":"charging","tps":N,"p50_ms":N,"p95_ms":N,"p99_ms":N,"diameter_tps":N,"diameter_p99_ms":N,
  *    "errors":N,"balances_exact":true|false,"cores":N}
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -225,8 +231,51 @@ interface PhaseResult {
   readonly seconds: number;
   /** CPU of this process (user + system) per request, in microseconds. */
   readonly cpuMicrosPerRequest: number;
+  /** The server's CPU (µs) and bytes written, per request (undefined off Linux). */
+  readonly server: ServerCpu | undefined;
   /** Sessions completed (every request answered as expected), per subscriber. */
   readonly sessionsOf: Int32Array;
+}
+
+/**
+ * CPU time (user + system) of the server, µs: its main thread alone, and all its threads; and the
+ * bytes it handed the kernel to write (wchar: the WAL, checkpoints into the database file, and
+ * sockets alike).
+ */
+interface ServerCpu {
+  readonly mainMicros: number;
+  readonly allMicros: number;
+  readonly writtenBytes: number;
+}
+
+/** Linux's USER_HZ, the unit of the times in /proc/<pid>/stat (100 on every mainstream kernel). */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * The server's CPU so far, read from /proc (utime + stime of the main thread, whose task id is the
+ * process id, and of the whole process); undefined where there is no /proc. The main thread is the
+ * one that serves every request, so its CPU per request is the figure to cut; the rest is mostly
+ * the SQLite writer thread and the kernel's work for its fsyncs.
+ */
+function serverCpu(pid: number | undefined): ServerCpu | undefined {
+  if (pid === undefined) return undefined;
+  const ticks = (path: string): number => {
+    const text = readFileSync(path, 'latin1');
+    // Fields after the command name (which may hold spaces), from field 3: utime is 14, stime 15.
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  };
+  try {
+    const micros = 1_000_000 / CLOCK_TICKS_PER_SECOND;
+    const written = /^wchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'latin1'));
+    return {
+      mainMicros: ticks(`/proc/${pid}/task/${pid}/stat`) * micros,
+      allMicros: ticks(`/proc/${pid}/stat`) * micros,
+      writtenBytes: Number(written?.[1] ?? Number.NaN),
+    };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Times one request: its latency is recorded whatever the outcome; false counts as an error. */
@@ -240,8 +289,14 @@ async function runPhase(
   name: string,
   sessions: number,
   firstSession: number,
+  serverPid: number | undefined,
   runSession: (n: number, worker: number, timed: Timed) => Promise<boolean>,
-): Promise<Omit<PhaseResult, 'cpuMicrosPerRequest'> & { cpu: NodeJS.CpuUsage }> {
+): Promise<
+  Omit<PhaseResult, 'cpuMicrosPerRequest' | 'server'> & {
+    cpu: NodeJS.CpuUsage;
+    serverCpu: ServerCpu | undefined;
+  }
+> {
   const latencies = new Float64Array(sessions * 3);
   const sessionsOf = new Int32Array(SUBSCRIBERS);
   let count = 0;
@@ -267,6 +322,7 @@ async function runPhase(
       if (await runSession(n, w, timed)) sessionsOf[who] = (sessionsOf[who] as number) + 1;
     }
   };
+  const serverBefore = serverCpu(serverPid);
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   let lastCount = 0;
@@ -283,15 +339,46 @@ async function runPhase(
   clearInterval(progress);
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
-  return { name, latencies: latencies.subarray(0, count), count, errors, seconds, sessionsOf, cpu };
+  const serverAfter = serverCpu(serverPid);
+  const serverUsed =
+    serverBefore === undefined || serverAfter === undefined
+      ? undefined
+      : {
+          mainMicros: serverAfter.mainMicros - serverBefore.mainMicros,
+          allMicros: serverAfter.allMicros - serverBefore.allMicros,
+          writtenBytes: serverAfter.writtenBytes - serverBefore.writtenBytes,
+        };
+  return {
+    name,
+    latencies: latencies.subarray(0, count),
+    count,
+    errors,
+    seconds,
+    sessionsOf,
+    cpu,
+    serverCpu: serverUsed,
+  };
 }
 
 function withCpu(run: Awaited<ReturnType<typeof runPhase>>): PhaseResult {
-  return { ...run, cpuMicrosPerRequest: (run.cpu.user + run.cpu.system) / Math.max(1, run.count) };
+  const requests = Math.max(1, run.count);
+  return {
+    ...run,
+    cpuMicrosPerRequest: (run.cpu.user + run.cpu.system) / requests,
+    server:
+      run.serverCpu === undefined
+        ? undefined
+        : {
+            mainMicros: run.serverCpu.mainMicros / requests,
+            allMicros: run.serverCpu.allMicros / requests,
+            writtenBytes: run.serverCpu.writtenBytes / requests,
+          },
+  };
 }
 
 /** Nchf: create (a default grant), update (3 000 000 bytes used, a new grant), release (1 250 000 used). */
 async function driveNchf(
+  serverPid: number | undefined,
   port: number,
   key: string,
   name: string,
@@ -303,7 +390,7 @@ async function driveNchf(
       H2_CLIENT === 'node' ? nodePoster(port, key) : leanPoster(port, key),
     ),
   );
-  const run = await runPhase(name, sessions, firstSession, async (n, w, timed) => {
+  const run = await runPhase(name, sessions, firstSession, serverPid, async (n, w, timed) => {
     const poster = posters[w % CONNECTIONS] as Poster;
     const subscriber = msisdn(n % SUBSCRIBERS);
     const created = await timed(
@@ -337,6 +424,7 @@ async function driveNchf(
  * group 10; any Result-Code but 2001, in the CCA or its MSCC, is an error.
  */
 async function driveDiameter(
+  serverPid: number | undefined,
   port: number,
   name: string,
   sessions: number,
@@ -353,7 +441,7 @@ async function driveDiameter(
     ),
   );
   const ok = (resultCode: number): boolean => resultCode === 2001;
-  const run = await runPhase(name, sessions, firstSession, async (n, w, timed) => {
+  const run = await runPhase(name, sessions, firstSession, serverPid, async (n, w, timed) => {
     const connection = connections[w % DIAMETER_CONNECTIONS] as GyConnection;
     const subscriber = msisdn(n % SUBSCRIBERS);
     const session = { session: n, msisdn: subscriber };
@@ -457,6 +545,8 @@ interface Figures {
   readonly p50: number;
   readonly p95: number;
   readonly p99: number;
+  /** The server main thread's CPU per request, µs (undefined off Linux). */
+  readonly serverMainMicros: number | undefined;
 }
 
 function report(run: PhaseResult, what: string): Figures {
@@ -467,11 +557,17 @@ function report(run: PhaseResult, what: string): Figures {
     p50: percentile(sorted, 50),
     p95: percentile(sorted, 95),
     p99: percentile(sorted, 99),
+    serverMainMicros: run.server?.mainMicros,
   };
+  const server =
+    run.server === undefined
+      ? ''
+      : `; server ${run.server.mainMicros.toFixed(0)} µs CPU/request on its main thread, ${run.server.allMicros.toFixed(0)} in all, ` +
+        `${(run.server.writtenBytes / 1024).toFixed(1)} kB written/request`;
   console.log(
     `${run.name}: ${run.count} requests (${what}) in ${run.seconds.toFixed(2)} s = ${Math.round(tps)}/s; ` +
       `p50 ${figures.p50.toFixed(2)} ms, p95 ${figures.p95.toFixed(2)} ms, p99 ${figures.p99.toFixed(2)} ms; ${run.errors} errors; ` +
-      `load generator ${run.cpuMicrosPerRequest.toFixed(1)} µs CPU/request`,
+      `load generator ${run.cpuMicrosPerRequest.toFixed(1)} µs CPU/request${server}`,
   );
   return figures;
 }
@@ -501,14 +597,22 @@ async function main(): Promise<void> {
     // those first requests' latencies would otherwise be most of the measured p99.
     const warmups: PhaseResult[] = [];
     if (WARMUP_SESSIONS > 0) {
-      const warm = await driveNchf(started.nchfPort, prepared.key, 'Nchf warm-up', WARMUP_SESSIONS, SESSIONS);
+      const warm = await driveNchf(
+        server.pid,
+        started.nchfPort,
+        prepared.key,
+        'Nchf warm-up',
+        WARMUP_SESSIONS,
+        SESSIONS,
+      );
       report(warm, `${WARMUP_SESSIONS} warm-up sessions, not measured`);
       warmups.push(warm);
     }
-    const nchfRun = await driveNchf(started.nchfPort, prepared.key, 'Nchf', SESSIONS, 0);
+    const nchfRun = await driveNchf(server.pid, started.nchfPort, prepared.key, 'Nchf', SESSIONS, 0);
     const nchf = report(nchfRun, `${SESSIONS} sessions × create/update/release`);
     if (WARMUP_SESSIONS > 0) {
       const warm = await driveDiameter(
+        server.pid,
         started.diameterPort,
         'Diameter warm-up',
         WARMUP_SESSIONS,
@@ -517,7 +621,13 @@ async function main(): Promise<void> {
       report(warm, `${WARMUP_SESSIONS} warm-up sessions, not measured`);
       warmups.push(warm);
     }
-    const diameterRun = await driveDiameter(started.diameterPort, 'Diameter', DIAMETER_SESSIONS, 0);
+    const diameterRun = await driveDiameter(
+      server.pid,
+      started.diameterPort,
+      'Diameter',
+      DIAMETER_SESSIONS,
+      0,
+    );
     const diameter = report(diameterRun, `${DIAMETER_SESSIONS} sessions × CCR-I/U/T`);
     server.kill('SIGTERM');
     await new Promise((resolve) => server?.once('exit', resolve));
