@@ -10,7 +10,7 @@
  * its keys in packed chunks per source and event day (usage_dedup_chunks), read into memory by the
  * importer, instead of a unique index. See docs/usage.md.
  */
-import type { Kysely, Migration } from 'kysely';
+import { sql, type Kysely, type Migration } from 'kysely';
 import { placeholderStyle } from '../storage/bulk-insert.js';
 import type { Executor } from '../storage/database.js';
 
@@ -114,43 +114,7 @@ export const usageMigrations: Record<string, Migration> = {
         .columns(['tenant_id', 'status', 'id'])
         .execute();
 
-      await db.schema
-        .createTable('rated_usage')
-        .addColumn('id', 'bigint', (c) => c.primaryKey())
-        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
-        .addColumn('import_id', 'text', (c) => c.notNull())
-        .addColumn('source', 'text', (c) => c.notNull())
-        .addColumn('line', 'bigint', (c) => c.notNull())
-        .addColumn('source_record_id', 'text')
-        .addColumn('subscription_id', 'text', (c) => c.notNull())
-        .addColumn('account_id', 'text', (c) => c.notNull())
-        .addColumn('service', 'text', (c) => c.notNull())
-        .addColumn('identity', 'text', (c) => c.notNull())
-        .addColumn('start_at', 'text', (c) => c.notNull())
-        .addColumn('duration_sec', 'bigint', (c) => c.notNull())
-        .addColumn('volume_up_bytes', 'bigint', (c) => c.notNull())
-        .addColumn('volume_down_bytes', 'bigint', (c) => c.notNull())
-        .addColumn('event_count', 'bigint', (c) => c.notNull())
-        .addColumn('called_number', 'text')
-        // The record's other fields, when it has any (calling number, APN, rating group, cell,
-        // roaming network, slice, QoS, event type and price, the reader's extras), as JSON: most
-        // records have none, and every column costs on a load of millions of rows.
-        .addColumn('detail', 'text')
-        .addColumn('charged_units', 'bigint', (c) => c.notNull())
-        .addColumn('allowance_units', 'bigint', (c) => c.notNull())
-        .addColumn('amount_pico', 'bigint', (c) => c.notNull())
-        .addColumn('currency', 'text', (c) => c.notNull())
-        // 'unbilled' until a bill run takes it; 'billed' after.
-        .addColumn('status', 'text', (c) => c.notNull())
-        // 'original', or 'rerate' for a delta written by a re-rating run.
-        .addColumn('kind', 'text', (c) => c.notNull())
-        .addColumn('corrects_id', 'bigint')
-        // The charge trace (rating/explain.ts compactTrace): offer and tariff versions, prefix,
-        // zone, band, allowance draws, tiers, increments, prices; expanded with the formula on read.
-        .addColumn('trace', 'text', (c) => c.notNull())
-        .addColumn('raw', 'text', (c) => c.notNull())
-        .addColumn('rated_at', 'text', (c) => c.notNull())
-        .execute();
+      await ratedUsageTable(db, 'rated_usage', false).execute();
       await db.schema
         .createIndex('rated_usage_start')
         .on('rated_usage')
@@ -291,65 +255,12 @@ export const usageMigrations: Record<string, Migration> = {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     async up(db: Kysely<any>) {
       if (placeholderStyle(db as unknown as Executor) !== 'question') return;
-      const columns = [
-        'id',
-        'tenant_id',
-        'import_id',
-        'source',
-        'line',
-        'source_record_id',
-        'subscription_id',
-        'account_id',
-        'service',
-        'identity',
-        'start_at',
-        'duration_sec',
-        'volume_up_bytes',
-        'volume_down_bytes',
-        'event_count',
-        'called_number',
-        'detail',
-        'charged_units',
-        'allowance_units',
-        'amount_pico',
-        'currency',
-        'status',
-        'kind',
-        'corrects_id',
-        'trace',
-        'raw',
-        'rated_at',
-      ];
-      await db.schema
-        .createTable('rated_usage_rebuilt')
-        .addColumn('id', 'integer', (c) => c.primaryKey())
-        .addColumn('tenant_id', 'text', (c) => c.notNull())
-        .addColumn('import_id', 'text', (c) => c.notNull())
-        .addColumn('source', 'text', (c) => c.notNull())
-        .addColumn('line', 'bigint', (c) => c.notNull())
-        .addColumn('source_record_id', 'text')
-        .addColumn('subscription_id', 'text', (c) => c.notNull())
-        .addColumn('account_id', 'text', (c) => c.notNull())
-        .addColumn('service', 'text', (c) => c.notNull())
-        .addColumn('identity', 'text', (c) => c.notNull())
-        .addColumn('start_at', 'text', (c) => c.notNull())
-        .addColumn('duration_sec', 'bigint', (c) => c.notNull())
-        .addColumn('volume_up_bytes', 'bigint', (c) => c.notNull())
-        .addColumn('volume_down_bytes', 'bigint', (c) => c.notNull())
-        .addColumn('event_count', 'bigint', (c) => c.notNull())
-        .addColumn('called_number', 'text')
-        .addColumn('detail', 'text')
-        .addColumn('charged_units', 'bigint', (c) => c.notNull())
-        .addColumn('allowance_units', 'bigint', (c) => c.notNull())
-        .addColumn('amount_pico', 'bigint', (c) => c.notNull())
-        .addColumn('currency', 'text', (c) => c.notNull())
-        .addColumn('status', 'text', (c) => c.notNull())
-        .addColumn('kind', 'text', (c) => c.notNull())
-        .addColumn('corrects_id', 'bigint')
-        .addColumn('trace', 'text', (c) => c.notNull())
-        .addColumn('raw', 'text', (c) => c.notNull())
-        .addColumn('rated_at', 'text', (c) => c.notNull())
-        .execute();
+      // The columns 0040 made, in the table's order.
+      const { rows } = await sql<{ name: string }>`select name from pragma_table_info('rated_usage')`.execute(
+        db,
+      );
+      const columns = rows.map((row) => row.name);
+      await ratedUsageTable(db, 'rated_usage_rebuilt', true).execute();
       await db
         .insertInto('rated_usage_rebuilt')
         .columns(columns)
@@ -365,3 +276,51 @@ export const usageMigrations: Record<string, Migration> = {
     },
   },
 };
+
+/**
+ * The rated_usage table (migration 0040), or on SQLite its rebuild of 0053 (`sqliteRebuild`): the
+ * id as the rowid (`integer primary key`) and no foreign key on tenant_id.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function ratedUsageTable(db: Kysely<any>, name: string, sqliteRebuild: boolean) {
+  return (
+    db.schema
+      .createTable(name)
+      .addColumn('id', sqliteRebuild ? 'integer' : 'bigint', (c) => c.primaryKey())
+      .addColumn('tenant_id', 'text', (c) =>
+        sqliteRebuild ? c.notNull() : c.notNull().references('tenants.id'),
+      )
+      .addColumn('import_id', 'text', (c) => c.notNull())
+      .addColumn('source', 'text', (c) => c.notNull())
+      .addColumn('line', 'bigint', (c) => c.notNull())
+      .addColumn('source_record_id', 'text')
+      .addColumn('subscription_id', 'text', (c) => c.notNull())
+      .addColumn('account_id', 'text', (c) => c.notNull())
+      .addColumn('service', 'text', (c) => c.notNull())
+      .addColumn('identity', 'text', (c) => c.notNull())
+      .addColumn('start_at', 'text', (c) => c.notNull())
+      .addColumn('duration_sec', 'bigint', (c) => c.notNull())
+      .addColumn('volume_up_bytes', 'bigint', (c) => c.notNull())
+      .addColumn('volume_down_bytes', 'bigint', (c) => c.notNull())
+      .addColumn('event_count', 'bigint', (c) => c.notNull())
+      .addColumn('called_number', 'text')
+      // The record's other fields, when it has any (calling number, APN, rating group, cell,
+      // roaming network, slice, QoS, event type and price, the reader's extras), as JSON: most
+      // records have none, and every column costs on a load of millions of rows.
+      .addColumn('detail', 'text')
+      .addColumn('charged_units', 'bigint', (c) => c.notNull())
+      .addColumn('allowance_units', 'bigint', (c) => c.notNull())
+      .addColumn('amount_pico', 'bigint', (c) => c.notNull())
+      .addColumn('currency', 'text', (c) => c.notNull())
+      // 'unbilled' until a bill run takes it; 'billed' after.
+      .addColumn('status', 'text', (c) => c.notNull())
+      // 'original', or 'rerate' for a delta written by a re-rating run.
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('corrects_id', 'bigint')
+      // The charge trace (rating/explain.ts compactTrace): offer and tariff versions, prefix,
+      // zone, band, allowance draws, tiers, increments, prices; expanded with the formula on read.
+      .addColumn('trace', 'text', (c) => c.notNull())
+      .addColumn('raw', 'text', (c) => c.notNull())
+      .addColumn('rated_at', 'text', (c) => c.notNull())
+  );
+}
