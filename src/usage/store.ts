@@ -9,6 +9,7 @@
  */
 import { sql, type CompiledQuery } from 'kysely';
 import { BulkInserter, placeholderStyle, type BulkInsertOptions } from '../storage/bulk-insert.js';
+import { QueryTemplate } from '../storage/query-template.js';
 import type { Executor } from '../storage/database.js';
 import { toBigInt, toSafeNumber } from '../storage/values.js';
 import type { Instant } from '../kernel/clock.js';
@@ -620,31 +621,49 @@ export function addControlsQueries(
 ): CompiledQuery[] {
   const queries: CompiledQuery[] = [];
   for (const [day, counts] of perDay) {
-    const query = db
-      .insertInto('usage_controls')
-      .values({
-        tenant_id: tenantId,
-        import_id: importId,
-        event_day: day,
+    queries.push(
+      addControlsTemplate.compile(db, {
+        tenantId,
+        importId,
+        day,
         source,
-        records_in: counts.recordsIn,
+        recordsIn: counts.recordsIn,
         rated: counts.rated,
         rejected: counts.rejected,
         duplicates: counts.duplicates,
-      })
-      .onConflict((oc) =>
-        oc.columns(['tenant_id', 'import_id', 'event_day']).doUpdateSet((eb) => ({
-          records_in: eb('usage_controls.records_in', '+', counts.recordsIn),
-          rated: eb('usage_controls.rated', '+', counts.rated),
-          rejected: eb('usage_controls.rejected', '+', counts.rejected),
-          duplicates: eb('usage_controls.duplicates', '+', counts.duplicates),
-        })),
-      )
-      .compile();
-    queries.push(query);
+      }),
+    );
   }
   return queries;
 }
+
+// Compiled once: online charging writes these in every group commit.
+const addControlsTemplate = new QueryTemplate(
+  ['tenantId', 'importId', 'day', 'source', 'recordsIn', 'rated', 'rejected', 'duplicates'],
+  (db, v) => {
+    const n = (marker: string): number => marker as unknown as number;
+    return db
+      .insertInto('usage_controls')
+      .values({
+        tenant_id: v.tenantId,
+        import_id: v.importId,
+        event_day: v.day,
+        source: v.source,
+        records_in: n(v.recordsIn),
+        rated: n(v.rated),
+        rejected: n(v.rejected),
+        duplicates: n(v.duplicates),
+      })
+      .onConflict((oc) =>
+        oc.columns(['tenant_id', 'import_id', 'event_day']).doUpdateSet((eb) => ({
+          records_in: eb('usage_controls.records_in', '+', n(v.recordsIn)),
+          rated: eb('usage_controls.rated', '+', n(v.rated)),
+          rejected: eb('usage_controls.rejected', '+', n(v.rejected)),
+          duplicates: eb('usage_controls.duplicates', '+', n(v.duplicates)),
+        })),
+      );
+  },
+);
 
 /** The counts of a stream import (one that is never finished) moved by `delta`, compiled. */
 export function addToImportQuery(
@@ -654,19 +673,34 @@ export function addToImportQuery(
   delta: ControlCounts,
   now: Instant,
 ): CompiledQuery {
-  return db
-    .updateTable('usage_imports')
-    .set((eb) => ({
-      records_in: eb('records_in', '+', delta.recordsIn),
-      rated: eb('rated', '+', delta.rated),
-      rejected: eb('rejected', '+', delta.rejected),
-      duplicates: eb('duplicates', '+', delta.duplicates),
-      updated_at: now,
-    }))
-    .where('tenant_id', '=', tenantId)
-    .where('id', '=', id)
-    .compile();
+  return addToImportTemplate.compile(db, {
+    tenantId,
+    id,
+    recordsIn: delta.recordsIn,
+    rated: delta.rated,
+    rejected: delta.rejected,
+    duplicates: delta.duplicates,
+    now,
+  });
 }
+
+const addToImportTemplate = new QueryTemplate(
+  ['tenantId', 'id', 'recordsIn', 'rated', 'rejected', 'duplicates', 'now'],
+  (db, v) => {
+    const n = (marker: string): number => marker as unknown as number;
+    return db
+      .updateTable('usage_imports')
+      .set((eb) => ({
+        records_in: eb('records_in', '+', n(v.recordsIn)),
+        rated: eb('rated', '+', n(v.rated)),
+        rejected: eb('rejected', '+', n(v.rejected)),
+        duplicates: eb('duplicates', '+', n(v.duplicates)),
+        updated_at: v.now,
+      }))
+      .where('tenant_id', '=', v.tenantId)
+      .where('id', '=', v.id);
+  },
+);
 
 export interface ControlRow extends ControlCounts {
   readonly importId: string;
