@@ -137,6 +137,20 @@ describe('token charge traces', () => {
     assert.equal(words.takeAdded().length, 0);
   });
 
+  it('keeps strings of digits (matched prefixes) in the trace, never as words', () => {
+    const words = reserved();
+    const tokens = write(
+      ['4930123456', '0049', '', 'DE-fixed'],
+      new TraceTokenWriter(words).forRow(SUBSCRIPTION, ACCOUNT),
+    );
+    assert.equal(tokens, "^['4930123456'0049'#1]");
+    assert.deepEqual(words.takeAdded(), [{ id: 1, word: 'DE-fixed' }]);
+    assert.equal(
+      unpackTokenTrace(tokens, SUBSCRIPTION, ACCOUNT, () => 'DE-fixed'),
+      '["4930123456","0049","","DE-fixed"]',
+    );
+  });
+
   it('reads all three stored forms', () => {
     const words = reserved();
     const packed = packTrace(TRACE, SUBSCRIPTION, ACCOUNT, words);

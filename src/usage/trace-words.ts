@@ -19,8 +19,8 @@
  * Unpacking writes the JSON text of the same values (unpackTokenTrace): that trace is 97 characters
  * stored instead of 411. Words are added as they first occur and never change; the dictionary
  * stays small, since it holds catalog names (offers, versions, tariffs, zones, bands, allowances,
- * time zones), longer matched prefixes and the few owners of shared allowances, not one entry per
- * subscriber.
+ * time zones) and the few owners of shared allowances, not one entry per subscriber; strings of
+ * digits (matched prefixes, amounts beyond 2^53) stay in the trace.
  *
  * Rows written before the token form hold the older packed JSON text, which is still read:
  *
@@ -45,8 +45,8 @@ const MIN_WORD_LENGTH = 6;
 
 /**
  * The same for token traces, whose references are shorter ('voice' is 7 characters inline and
- * about 3 as a word); strings of digits (matched prefixes) still need MIN_WORD_LENGTH, since a
- * large rate deck has many distinct short prefixes and each would otherwise become a word.
+ * about 3 as a word). Strings of digits never become words: a large rate deck has as many distinct
+ * matched prefixes as prefixes, and every importer loads the tenant's whole dictionary.
  */
 const MIN_TOKEN_WORD_LENGTH = 4;
 
@@ -304,9 +304,10 @@ function allDigits(text: string): boolean {
 /**
  * Writes a charge trace as tokens as rating's compactTrace builds it: the TraceSink compactTrace
  * takes (rating/explain.ts, matched structurally), giving about a third of the length of the JSON
- * text. Names and ids of six characters or more become trace words (TraceWords), the row's own
- * subscription and account ids one character each. Call forRow() with the row's owner before
- * each trace; the bytes go into one reused buffer, read out as a one-byte string at the end.
+ * text. Names and ids of four characters or more, but not strings of digits, become trace words
+ * (TraceWords); the row's own subscription and account ids are one character each. Call forRow()
+ * with the row's owner before each trace; the bytes go into one reused buffer, read out as a
+ * one-byte string at the end.
  */
 export class TraceTokenWriter {
   private buffer = Buffer.allocUnsafe(1024);
@@ -373,8 +374,14 @@ export class TraceTokenWriter {
 
   string(value: string): void {
     const ordinal = this.ordinal++;
-    const length = value.length;
-    if (length >= MIN_TOKEN_WORD_LENGTH && (length >= MIN_WORD_LENGTH || !allDigits(value))) {
+    if (allDigits(value)) {
+      this.room(value.length + 1);
+      this.buffer[this.at++] = Token.DIGIT_STRING;
+      this.ascii(value);
+      this.digitLast = true;
+      return;
+    }
+    if (value.length >= MIN_TOKEN_WORD_LENGTH) {
       const words = this.words;
       if (words.lastTokenWords[ordinal] === value) return this.word(words.lastIds[ordinal] as number);
       if (value === this.subscriptionId) return this.token(Token.SUBSCRIPTION);
@@ -385,13 +392,6 @@ export class TraceTokenWriter {
         words.lastIds[ordinal] = id;
         return this.word(id);
       }
-    }
-    if (allDigits(value)) {
-      this.room(value.length + 1);
-      this.buffer[this.at++] = Token.DIGIT_STRING;
-      this.ascii(value);
-      this.digitLast = true;
-      return;
     }
     // JSON, with every character beyond ASCII escaped, so the trace stays one byte a character.
     const json = jsonString(value);
