@@ -1,7 +1,9 @@
 /**
  * Identifiers: a short type prefix and a 26-character Crockford base32 body (48 bits of
- * milliseconds, then 80 random bits), so ids sort by creation time within a millisecond's
- * resolution, say what they name (`acct_01J...`), and cannot be guessed.
+ * milliseconds, then 80 bits: random for a process's first id of a millisecond, counted up by one
+ * for its next ids of that millisecond), so ids sort by creation time, say what they name
+ * (`acct_01J...`), and cannot be guessed from ids of other milliseconds. Ids made in the same
+ * millisecond follow each other: nothing may rely on an id being secret.
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock } from './clock.js';

@@ -501,8 +501,8 @@ function subscriberOf(identifier: string | undefined): Subscriber | undefined {
 /**
  * The charging data reference of a create. With a chargingId (a PDU session) it is derived, so a
  * create sent again finds its session; otherwise it is new: a kernel id (`chg_` and 26 characters,
- * the request's arrival millisecond then 80 random bits), which cannot be guessed and sorts by
- * creation time. The order matters to the database: a session's row and its reservations' rows
+ * the request's arrival millisecond then 80 bits), which sorts by creation time. A reference is
+ * not a secret: it is only ever looked up within the caller's tenant, which owns the session. The order matters to the database: a session's row and its reservations' rows
  * are keyed by this reference, and time-ordered keys are appended at the end of their indexes,
  * where the rows of the other recent sessions are, instead of dirtying a random index page per
  * session in every group commit (measured on bench:charging: 40 kB written to SQLite per Nchf
