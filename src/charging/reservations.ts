@@ -277,13 +277,7 @@ export function grantsFromReservations(
     const grantedUnits = reservation?.grantedUnits ?? 0n;
     const partial = reservation !== undefined && grantedUnits < reservation.requestedUnits;
     return {
-      ratingGroup,
-      commitCode: undefined,
-      closedReservationId: undefined,
-      chargedUnits: 0n,
-      chargedPico: 0n,
-      releasedUnits: 0n,
-      unchargedUnits: 0n,
+      ...emptyItemOutcome(ratingGroup),
       grantCode:
         reservation === undefined ? 'quota_limit_reached' : partial ? 'partially_granted' : 'granted',
       reservationId: reservation?.id,
