@@ -26,8 +26,8 @@
  *
  *   ~["T1",0,null,null,null,$s,#3,#4,"voice",#5,#6,"EUR",0,1,#7,115,115,0,0,null,null,[#8,#3,#4,$s,…
  *
- * where `$s`, `$a` and `#n` replace whole JSON strings of the text (packTrace wrote it; it stays
- * here as that form's definition and for the tests). unpackStoredTrace reads all three forms.
+ * where `$s`, `$a` and `#n` replace whole JSON strings of six characters or more without escapes
+ * (the row's subscription id, its account id, word n). unpackStoredTrace reads all three forms.
  */
 
 import { jsonString } from '../kernel/json-text.js';
@@ -40,13 +40,11 @@ const HASH = 0x23;
 /** The first character of a packed trace. */
 export const PACKED_TRACE_MARK = '~';
 
-/** Strings shorter than this stay in the trace: a reference would not be much shorter. */
-const MIN_WORD_LENGTH = 6;
-
 /**
- * The same for token traces, whose references are shorter ('voice' is 7 characters inline and
- * about 3 as a word). Strings of digits never become words: a large rate deck has as many distinct
- * matched prefixes as prefixes, and every importer loads the tenant's whole dictionary.
+ * Strings shorter than this stay in a token trace: a reference would not be shorter ('voice' is
+ * 7 characters inline and about 3 as a word). Strings of digits never become words: a large rate
+ * deck has as many distinct matched prefixes as prefixes, and every importer loads the tenant's
+ * whole dictionary.
  */
 const MIN_TOKEN_WORD_LENGTH = 4;
 
@@ -80,14 +78,9 @@ export class TraceWords {
   private endId = 0;
   private added: Array<{ id: number; word: string }> = [];
   loaded = false;
-  /** packTrace's memory: the last dictionary word at each string ordinal, and its reference. */
-  readonly lastWords: Array<string | undefined> = [];
-  readonly lastReferences: string[] = [];
   /** TraceTokenWriter's memory: the last word at each string ordinal, and its id. */
   readonly lastTokenWords: Array<string | undefined> = [];
   readonly lastIds: number[] = [];
-  /** packTrace's scratch list of pieces. */
-  readonly pieces: string[] = [];
 
   /** Adds stored words (first load). */
   load(rows: ReadonlyArray<{ readonly id: number; readonly word: string }>): void {
@@ -123,69 +116,6 @@ export class TraceWords {
     this.added = [];
     return added;
   }
-}
-
-/**
- * Packs a JSON trace for a row of `subscriptionId` and `accountId` (see the module comment).
- *
- * The k-th string of one trace is most often the k-th string of the trace before (traces of a
- * plan share their layout), so each ordinal remembers its last word and reference: a string is
- * compared in place with that word before it is cut out and looked up, which spares most records
- * a dozen substrings and hash lookups. Quotes are found with indexOf (measured: several times
- * faster than a loop over the characters).
- *
- * The result is joined from its pieces rather than concatenated: a concatenation would be a rope
- * of a few dozen strings holding on to the whole unpacked trace, and an importer keeps a batch of
- * rows in memory until they are written, so each rope would live through several collections.
- */
-export function packTrace(
-  trace: string,
-  subscriptionId: string,
-  accountId: string,
-  words: TraceWords,
-): string {
-  const pieces = words.pieces;
-  pieces.length = 0;
-  pieces.push(PACKED_TRACE_MARK);
-  let copied = 0;
-  let ordinal = 0;
-  const lastWords = words.lastWords;
-  const lastReferences = words.lastReferences;
-  let open = trace.indexOf('"');
-  while (open >= 0) {
-    const close = closingQuote(trace, open);
-    if (close < 0) break;
-    const length = close - open - 1;
-    if (length >= MIN_WORD_LENGTH) {
-      let replacement: string | undefined;
-      const last = lastWords[ordinal];
-      if (last !== undefined && last.length === length && trace.startsWith(last, open + 1)) {
-        replacement = lastReferences[ordinal];
-      } else if (length === subscriptionId.length && trace.startsWith(subscriptionId, open + 1)) {
-        replacement = '$s';
-      } else if (length === accountId.length && trace.startsWith(accountId, open + 1)) {
-        replacement = '$a';
-      } else {
-        const word = trace.slice(open + 1, close);
-        if (!word.includes('\\')) {
-          const id = words.idFor(word);
-          if (id >= 0) {
-            replacement = `#${id}`;
-            lastWords[ordinal] = word;
-            lastReferences[ordinal] = replacement;
-          }
-        }
-      }
-      if (replacement !== undefined) {
-        pieces.push(trace.slice(copied, open), replacement);
-        copied = close + 1;
-      }
-    }
-    ordinal++;
-    open = trace.indexOf('"', close + 1);
-  }
-  pieces.push(copied === 0 ? trace : trace.slice(copied));
-  return pieces.join('');
 }
 
 export function isPackedTrace(text: string): boolean {
