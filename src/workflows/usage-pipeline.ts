@@ -189,9 +189,10 @@ export interface PipelineOptions {
    */
   readonly keepResults?: boolean;
   /**
-   * Whether rated rows store their charge traces packed (usage/trace-words.ts): about a third
-   * less to write per row, for file imports; records that come one by one keep them plain, so
-   * a pipeline made for one call does not load the tenant's trace words. Default false.
+   * Whether rated rows store their charge traces as tokens with trace words (usage/trace-words.ts
+   * TraceTokenWriter): about 100 characters a trace instead of 360, for file imports; records that
+   * come one by one keep them plain JSON, so a pipeline made for one call does not load the
+   * tenant's trace words. Default false.
    */
   readonly packTraces?: boolean;
 }
