@@ -239,6 +239,30 @@ describe('catalog API', () => {
     assert.equal((catalog.category as Array<{ id: string }>)[0]!.id, category.id);
   });
 
+  it('filters on offerType and serviceType before paging, so counts and pages stay right', async () => {
+    // Codes sort the matches last: a filter applied to a page after the query found nothing on the
+    // first page and still counted every offer.
+    await create(`${TMF}/productOffering`, { name: 'Plan A', code: 'AAA-PLAN', offerType: 'plan' });
+    await create(`${TMF}/productOffering`, { name: 'Plan B', code: 'AAB-PLAN', offerType: 'plan' });
+    await create(`${TMF}/productOffering`, { name: 'Add-on', code: 'ZZZ-ADDON', offerType: 'add-on' });
+    const addOns = await call('GET', `${TMF}/productOffering?offerType=add-on&limit=1&fields=code`);
+    assert.equal(addOns.headers['x-total-count'], '1');
+    assert.equal(addOns.headers['x-result-count'], '1');
+    assert.deepEqual(
+      (addOns.json() as Array<{ code: string }>).map((o) => o.code),
+      ['ZZZ-ADDON'],
+    );
+
+    await create(`${TMF}/productSpecification`, { name: 'A', serviceType: 'sms', productNumber: 'AAA-SMS' });
+    await create(`${TMF}/productSpecification`, { name: 'Z', serviceType: 'iptv', productNumber: 'ZZZ-TV' });
+    const tv = await call('GET', `${TMF}/productSpecification?serviceType=iptv&limit=1`);
+    assert.equal(tv.headers['x-total-count'], '1');
+    assert.deepEqual(
+      (tv.json() as Array<{ productNumber: string }>).map((p) => p.productNumber),
+      ['ZZZ-TV'],
+    );
+  });
+
   it('refuses a price in a currency the offering does not sell in, and a negative price', async () => {
     const usd = await create(`${TMF}/productOfferingPrice`, {
       name: 'Fee',
@@ -252,9 +276,19 @@ describe('catalog API', () => {
         productOfferingPrice: [{ id: usd.id }],
       }),
       400,
-      { code: 'catalog.unsupported_currency' },
+      // The price at fault is the offering's first productOfferingPrice reference.
+      { code: 'catalog.unsupported_currency', field: '/body/productOfferingPrice/0' },
     );
     assert.match(problem.detail, /priced in USD, which offer .* does not sell in \(its currencies: EUR\)/);
+    expectProblem(
+      await call('POST', `${TMF}/productSpecification`, {
+        name: 'Bad',
+        serviceType: 'sms',
+        productNumber: 'a b',
+      }),
+      400,
+      { code: 'catalog.invalid_definition', field: '/body/productNumber' },
+    );
     assert.equal(
       (await call('GET', `${TMF}/productOffering?name=Euro%20only`)).json().length,
       0,
@@ -267,7 +301,7 @@ describe('catalog API', () => {
         price: { unit: 'EUR', value: '-5.00' },
       }),
       400,
-      { code: 'catalog.negative_amount', field: '/price/value' },
+      { code: 'catalog.negative_amount', field: '/body/price/value' },
     );
   });
 
@@ -310,7 +344,7 @@ describe('catalog API', () => {
         definition: dataTariff('0.00002'),
       }),
       400,
-      { code: 'catalog.version_overlap' },
+      { code: 'catalog.version_overlap', field: '/body/effectiveFrom' },
     );
     const negative = expectProblem(
       await call('POST', `/v1/tariffs/${tariff.id}/versions`, {
@@ -320,7 +354,7 @@ describe('catalog API', () => {
       400,
       { code: 'catalog.negative_amount' },
     );
-    assert.equal(negative.field, '/definition/data/0/pricing/unitPrice');
+    assert.equal(negative.field, '/body/definition/data/0/pricing/unitPrice');
 
     const versions = (await call('GET', `/v1/tariffs/${tariff.id}/versions`, undefined, readOnly)).json() as {
       items: unknown[];
@@ -344,6 +378,19 @@ describe('catalog API', () => {
     const dry = await call('POST', '/v1/catalog/dry-run', { tariffVersionId: draft.id, events: [] });
     assert.equal(dry.statusCode, 200, dry.body);
     assert.deepEqual(dry.json(), { events: 0, priced: 0, lines: [], totals: [], errors: [] });
+    // Past usage as the sample (this tenant has none yet; src/workflows/catalog-dry-run.test.ts
+    // prices some).
+    const past = await call('POST', '/v1/catalog/dry-run', {
+      tariffVersionId: draft.id,
+      usage: { from: '2026-11-01T00:00:00Z', to: '2026-12-01T00:00:00Z', limit: 100 },
+    });
+    assert.equal(past.statusCode, 200, past.body);
+    assert.equal((past.json() as { events: number }).events, 0);
+    expectProblem(
+      await call('POST', '/v1/catalog/dry-run', { usage: { from: '2026-11-01T00:00:00Z' } }),
+      400,
+      { code: 'common.invalid_input', field: '/body/usage/to' },
+    );
     const published = await call('POST', `/v1/tariff-versions/${draft.id}/publish`);
     assert.equal(published.statusCode, 200, published.body);
     const inForce = (

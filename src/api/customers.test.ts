@@ -128,7 +128,7 @@ describe('customers API', () => {
     });
     expectProblem(invalidEmail, 400, {
       code: 'customers.invalid_contact',
-      field: 'contactMedium/0/characteristic/emailAddress',
+      field: '/body/contactMedium/0/characteristic/emailAddress',
     });
 
     const missing = 'cust_01ARZ3NDEKTSV4RRFFQ69G5FAV';
@@ -210,12 +210,12 @@ describe('customers API', () => {
         relatedParty: [{ id: 'cust_01ARZ3NDEKTSV4RRFFQ69G5FAV' }],
       }),
       404,
-      { code: 'customers.customer_not_found', field: 'relatedParty/0/id' },
+      { code: 'customers.customer_not_found', field: '/body/relatedParty/0/id' },
     );
     const cycle = await call(agent, 'PATCH', `${ACCOUNTS}/${account.id}`, {
       accountRelationship: [{ relationshipType: 'parent', account: { id: otherAccount.id } }],
     });
-    expectProblem(cycle, 409, { code: 'customers.account_cycle', field: 'accountRelationship' });
+    expectProblem(cycle, 409, { code: 'customers.account_cycle', field: '/body/accountRelationship' });
 
     const patched = await call(agent, 'PATCH', `${ACCOUNTS}/${account.id}`, {
       billCycleDay: 1,
@@ -268,6 +268,7 @@ describe('customers API', () => {
     assert.equal(product.status, 'active');
     assert.deepEqual(product.productOffering, {
       id: offerId('MOBILE-M'),
+      href: `/tmf-api/productCatalogManagement/v4/productOffering/${offerId('MOBILE-M')}`,
       name: 'MOBILE-M',
       '@referredType': 'ProductOffering',
     });
@@ -300,7 +301,7 @@ describe('customers API', () => {
     });
     const problem = expectProblem(clash, 409, {
       code: 'customers.identity_in_use',
-      field: 'realizingResource/0/value',
+      field: '/body/realizingResource/0/value',
     });
     assert.match(
       problem.detail,
@@ -448,7 +449,7 @@ describe('customers API', () => {
     );
     assert.deepEqual(
       problem.errors.map((e) => e.field),
-      ['rows/2/msisdn', 'rows/3/billCycleDay'],
+      ['/body/rows/1/msisdn', '/body/rows/2/billCycleDay'],
     );
     const none = await call(readOnly, 'GET', `${CUSTOMERS}?name=Grace%20Hopper`);
     assert.deepEqual(none.json(), [], 'the atomic import left nothing behind');
@@ -472,7 +473,7 @@ describe('customers API', () => {
     expectProblem(
       await call(agent, 'POST', '/v1/customers/bulk-import', { csv: 'customerRef,shoeSize\nx,42\n' }),
       400,
-      { code: 'customers.invalid_import', field: 'csv' },
+      { code: 'customers.invalid_import', field: '/body/csv' },
     );
   });
 
@@ -487,21 +488,21 @@ describe('customers API', () => {
         { productOffering: { name: 'MOBILE-XL' } },
         404,
         'customers.offer_not_found',
-        'productOffering/name',
+        '/body/productOffering/name',
         /^offer MOBILE-XL does not exist$/,
       ],
       [
         { productOffering: { id: offerId('ROAMING-PACK') } },
         400,
         'customers.wrong_offer_kind',
-        'productOffering/id',
+        '/body/productOffering/id',
         /^offer ROAMING-PACK is an add-on, not a plan$/,
       ],
       [
         { productOffering: { name: 'FUTURE-PLAN' } },
         400,
         'customers.offer_not_in_force',
-        'productOffering/name',
+        '/body/productOffering/name',
         /^offer FUTURE-PLAN has no version in force at 2026-01-01T00:00:00.000Z$/,
       ],
       [
@@ -511,7 +512,7 @@ describe('customers API', () => {
         },
         400,
         'customers.wrong_offer_kind',
-        'productRelationship/0/offerCode',
+        '/body/productRelationship/0/product/productOffering/name',
         /^offer IOT is a plan, not an add-on$/,
       ],
       [
@@ -523,7 +524,7 @@ describe('customers API', () => {
         },
         409,
         'customers.incompatible_add_on',
-        'productRelationship/0/offerCode',
+        '/body/productRelationship/0/product/productOffering/name',
         /cannot be added to plan MOBILE-S/,
       ],
     ];
@@ -542,7 +543,7 @@ describe('customers API', () => {
         productOffering: { name: 'DATA-10GB' },
       }),
       400,
-      { code: 'customers.wrong_offer_kind', field: 'productOffering/name' },
+      { code: 'customers.wrong_offer_kind', field: '/body/productOffering/name' },
     );
     // Tenant B has no catalog: A's offer ids do not exist for it.
     const accountOfB = await created(api.b.adminKey, ACCOUNTS, {
@@ -564,7 +565,7 @@ describe('customers API', () => {
         billingAccount: { id: accountOfB.id },
       }),
       404,
-      { code: 'customers.offer_not_found', field: 'productOffering/id' },
+      { code: 'customers.offer_not_found', field: '/body/productOffering/id' },
     );
     // Bulk import: rows naming offers by code; an unknown code is reported on its column.
     const imported = await call(agent, 'POST', '/v1/customers/bulk-import', {
@@ -598,7 +599,7 @@ describe('customers API', () => {
         billingAccount: { id: account.id },
       }),
       404,
-      { code: 'customers.account_not_found', field: 'billingAccount/id' },
+      { code: 'customers.account_not_found', field: '/body/billingAccount/id' },
     );
     for (const url of [CUSTOMERS, ACCOUNTS, PRODUCTS, '/v1/service-identities']) {
       const response = await call(api.b.adminKey, 'GET', url);

@@ -131,6 +131,20 @@ for (const dialect of dialects) {
         }),
       ];
       into.ofr = [await create(`${tmf}/productOffering`, { name: 'Offering' })];
+      const currency = (
+        (await call(tenant.adminKey, 'GET', `${tmf}/productOffering/${into.ofr[0]}`)).json() as {
+          currencies: string[];
+        }
+      ).currencies[0]!;
+      into.ofv = [
+        await create(`/v1/offers/${into.ofr[0]}/versions`, {
+          effectiveFrom: '2030-01-01T00:00:00Z',
+          draft: true,
+          prices: [
+            { code: 'fee', kind: 'one-time', reason: 'other', amounts: [{ amount: '1.00', currency }] },
+          ],
+        }),
+      ];
       into.ctg = [
         await create(`${tmf}/category`, { name: 'Category', productOffering: [{ id: into.ofr[0] }] }),
       ];

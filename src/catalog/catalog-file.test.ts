@@ -2,7 +2,13 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { canonicalCatalog, readCatalog, serializeCatalog, serializeCatalogJson } from './catalog-file.js';
+import {
+  canonicalCatalog,
+  readCatalog,
+  readOfferVersion,
+  serializeCatalog,
+  serializeCatalogJson,
+} from './catalog-file.js';
 import { describeDiff, diffCatalogs } from './diff.js';
 import { catalogProblemsError } from './errors.js';
 import { emptyCatalog, type CatalogDocument } from './model.js';
@@ -295,5 +301,45 @@ describe('docs/catalog-as-code.md', () => {
     const parsed = readCatalog([{ file: 'catalog-as-code.md', text: example }]);
     assert.deepEqual(parsed.problems, []);
     assert.equal(parsed.document!.offers.length, 2);
+  });
+});
+
+describe('one offer version outside a file (an API body)', () => {
+  it('is read like a file’s version: instants normalised to UTC', () => {
+    const read = readOfferVersion({
+      effectiveFrom: '2027-01-01T01:00:00+01:00',
+      prices: [
+        { code: 'fee', kind: 'one-time', reason: 'other', amounts: [{ amount: '1.00', currency: 'EUR' }] },
+      ],
+      promotions: [
+        {
+          code: 'FREE',
+          kind: 'free-periods',
+          periods: 1,
+          appliesTo: ['fee'],
+          availableTo: '2027-02-01T00:00:00Z',
+        },
+      ],
+    });
+    assert.deepEqual(read.problems, []);
+    assert.equal(read.version?.effectiveFrom, '2027-01-01T00:00:00.000Z');
+    assert.equal(read.version?.promotions?.[0]?.availableTo, '2027-02-01T00:00:00.000Z');
+  });
+
+  it('names every problem by a JSON pointer into the version, amounts written as numbers included', () => {
+    const read = readOfferVersion({
+      effectiveFrom: 'next week',
+      prices: [{ code: 'fee', kind: 'one-time', reason: 'other', amounts: [{ amount: 1, currency: 'EUR' }] }],
+      colour: 'red',
+    });
+    assert.equal(read.version, undefined);
+    const byPath = new Map(read.problems.map((p) => [p.path, p.message]));
+    assert.match(byPath.get('/prices/0/amounts/0/amount') ?? '', /quoted text/);
+    assert.equal(byPath.get('/colour'), 'is not a known field');
+    const dates = readOfferVersion({ effectiveFrom: 'next week', prices: [] });
+    assert.deepEqual(
+      dates.problems.map((p) => p.path),
+      ['/effectiveFrom'],
+    );
   });
 });

@@ -27,6 +27,7 @@ import {
   type CatalogDocument,
   type CatalogProblem,
   type OfferKind,
+  type OfferVersionDefinition,
   type Service,
 } from './model.js';
 import {
@@ -535,10 +536,58 @@ function withLine(
 }
 
 /** Every instant field, normalised to the stored form (UTC, milliseconds); bad ones reported. */
+/**
+ * Reads one offer version given outside a file (an API body) the way a file's version is read:
+ * checked against the file's schema, then its instants normalised to UTC. Problems' paths are JSON
+ * pointers into the version; the catalog rules (offerVersionProblems) come after.
+ */
+export function readOfferVersion(value: unknown): {
+  version?: OfferVersionDefinition;
+  problems: CatalogProblem[];
+} {
+  offerVersionValidator ??= new Ajv({ allErrors: true, strict: false, discriminator: true }).compile(
+    offerVersionSchema,
+  );
+  if (!offerVersionValidator(value)) {
+    const seen = new Set<string>();
+    const problems: CatalogProblem[] = [];
+    for (const error of offerVersionValidator.errors ?? []) {
+      const problem = describeSchemaError(error, value);
+      const key = `${problem.path}|${problem.message}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      problems.push(problem);
+    }
+    return { problems };
+  }
+  const problems: CatalogProblem[] = [];
+  const version = normaliseInstantsIn(value, '', (path, message) => problems.push({ path, message }));
+  return problems.length > 0 ? { problems } : { version: version as OfferVersionDefinition, problems };
+}
+
+let offerVersionValidator: ReturnType<Ajv['compile']> | undefined;
+
 function normaliseInstants(
   value: Record<string, unknown>,
   report: (path: string, message: string) => void,
 ): CatalogDocument {
+  const out = normaliseInstantsIn(value, '', report) as Record<string, unknown>;
+  return {
+    format: CATALOG_FORMAT,
+    products: [],
+    tariffs: [],
+    offers: [],
+    categories: [],
+    catalogs: [],
+    ...out,
+  } as CatalogDocument;
+}
+
+function normaliseInstantsIn(
+  value: unknown,
+  root: string,
+  report: (path: string, message: string) => void,
+): unknown {
   const visit = (node: unknown, path: string): unknown => {
     if (Array.isArray(node)) return node.map((item, i) => visit(item, `${path}/${i}`));
     if (node === null || typeof node !== 'object') return node;
@@ -561,16 +610,7 @@ function normaliseInstants(
     }
     return out;
   };
-  const out = visit(value, '') as Record<string, unknown>;
-  return {
-    format: CATALOG_FORMAT,
-    products: [],
-    tariffs: [],
-    offers: [],
-    categories: [],
-    catalogs: [],
-    ...out,
-  } as CatalogDocument;
+  return visit(value, root);
 }
 
 const INSTANT_KEYS = new Set(['effectiveFrom', 'effectiveTo', 'availableFrom', 'availableTo']);

@@ -173,11 +173,16 @@ async function listEntityRows<T extends EntityColumns>(
   table: EntityTable,
   tenantId: string,
   filter: EntityFilter,
+  columns: Readonly<Record<string, string | undefined>> = {},
 ): Promise<Page<T>> {
   // The five entity tables share these columns; Kysely cannot type a query over a union of tables.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   let query = (db as any).selectFrom(table).where('tenant_id', '=', tenantId);
   if (filter.code !== undefined) query = query.where('code', '=', filter.code);
+  // Filters on a table's own columns (a product's service, an offer's kind) belong in the query
+  // too: filtering a page after the fact would leave pages short and the total wrong.
+  for (const [column, value] of Object.entries(columns))
+    if (value !== undefined) query = query.where(column, '=', value);
   if (filter.name !== undefined) query = query.where('name', '=', filter.name);
   if (filter.status !== undefined) query = query.where('status', '=', filter.status);
   const counted = (await query
@@ -244,9 +249,11 @@ export async function findProductByCode(
 export async function listProducts(
   db: Executor,
   tenantId: string,
-  filter: EntityFilter,
+  filter: EntityFilter & { readonly service?: Service },
 ): Promise<Page<Product>> {
-  const page = await listEntityRows<ProductsTable>(db, 'products', tenantId, filter);
+  const page = await listEntityRows<ProductsTable>(db, 'products', tenantId, filter, {
+    service: filter.service,
+  });
   return { items: page.items.map(toProduct), total: page.total };
 }
 
@@ -322,8 +329,12 @@ export async function findOfferByCode(
   return row ? toOffer(row) : undefined;
 }
 
-export async function listOffers(db: Executor, tenantId: string, filter: EntityFilter): Promise<Page<Offer>> {
-  const page = await listEntityRows<OffersTable>(db, 'offers', tenantId, filter);
+export async function listOffers(
+  db: Executor,
+  tenantId: string,
+  filter: EntityFilter & { readonly kind?: OfferKind },
+): Promise<Page<Offer>> {
+  const page = await listEntityRows<OffersTable>(db, 'offers', tenantId, filter, { kind: filter.kind });
   return { items: page.items.map(toOffer), total: page.total };
 }
 

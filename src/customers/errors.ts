@@ -34,6 +34,7 @@ export const CustomersErrors = defineErrorCodes('customers', {
   subscription_terminated: { kind: 'conflict', title: 'Subscription terminated' },
   add_on_overlap: { kind: 'conflict', title: 'Add-on already attached over that period' },
   incompatible_add_on: { kind: 'conflict', title: 'Add-on not compatible with the subscription' },
+  offer_not_eligible: { kind: 'conflict', title: 'Offer not sold to this kind of customer' },
   plan_change_conflict: { kind: 'conflict', title: 'Plan change not possible' },
   history_kept: { kind: 'conflict', title: 'History entries cannot be removed' },
   external_ref_taken: { kind: 'conflict', title: 'External reference already in use' },

@@ -10,6 +10,7 @@ import {
   luhnCheckDigit,
   luhnValid,
   normaliseIdentity,
+  peakOverlap,
   rangeContains,
   rangesAt,
   rangesOverlap,
@@ -143,6 +144,49 @@ describe('time ranges', () => {
     assert.deepEqual(endRangeAt({ from: T(0), to: T(10) }, T(0)), { from: T(0), to: T(0) });
     assert.equal(endRangeAt({ from: T(0), to: T(10) }, T(10)), undefined);
     assert.equal(endRangeAt({ from: T(5) }, T(4)), undefined);
+  });
+
+  it('count the most ranges in force at one instant of a candidate (add-ons held at once)', () => {
+    // [0, 10) and [10, 20) never meet: a candidate over both meets one at a time.
+    assert.equal(
+      peakOverlap(
+        [
+          { from: T(0), to: T(10) },
+          { from: T(10), to: T(20) },
+        ],
+        { from: T(0), to: T(20) },
+      ),
+      1,
+    );
+    assert.equal(peakOverlap([{ from: T(0) }, { from: T(5), to: T(8) }], { from: T(6) }), 2);
+    assert.equal(peakOverlap([{ from: T(0), to: T(5) }], { from: T(5) }), 0);
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            from: fc.integer({ min: 0, max: 50 }),
+            length: fc.option(fc.integer({ min: 1, max: 30 })),
+          }),
+          { maxLength: 12 },
+        ),
+        fc.integer({ min: 0, max: 60 }),
+        fc.option(fc.integer({ min: 1, max: 40 })),
+        (raw, from, length) => {
+          const range = (start: number, size: number | null): TimeRange => ({
+            from: T(start),
+            to: size === null ? undefined : T(start + size),
+          });
+          const existing = raw.map((r) => range(r.from, r.length));
+          const candidate = range(from, length);
+          // Brute force over every minute the candidate covers (everything ends before minute 100).
+          let peak = 0;
+          for (let m = 0; m < 100; m++)
+            if (rangeContains(candidate, T(m))) peak = Math.max(peak, rangesAt(existing, T(m)).length);
+          assert.equal(peakOverlap(existing, candidate), peak);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('random assignment sequences never give an identity two owners at one instant', () => {

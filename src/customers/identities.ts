@@ -241,6 +241,38 @@ export function findOverlap<T extends TimeRange>(
   return existing.find((range) => rangesOverlap(range, candidate));
 }
 
+/**
+ * The most of `existing` in force at one instant inside `candidate`: how many a new range over
+ * `candidate` would stand beside at its busiest. Two packs [Jan, Feb) and [Feb, Mar) never meet,
+ * so a candidate [Jan, Mar) meets at most 1 of them at a time.
+ */
+export function peakOverlap(existing: readonly TimeRange[], candidate: TimeRange): number {
+  // Each overlapping range, clipped to the candidate, starts (+1) and ends (-1); at one instant
+  // ends come first, since the ranges are half-open.
+  const steps: Array<{ at: Instant; step: 1 | -1 }> = [];
+  for (const range of existing) {
+    if (!rangesOverlap(range, candidate)) continue;
+    steps.push({ at: range.from > candidate.from ? range.from : candidate.from, step: 1 });
+    const end =
+      range.to === undefined
+        ? candidate.to
+        : candidate.to === undefined
+          ? range.to
+          : range.to < candidate.to
+            ? range.to
+            : candidate.to;
+    if (end !== undefined) steps.push({ at: end, step: -1 });
+  }
+  steps.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.step - b.step));
+  let inForce = 0;
+  let peak = 0;
+  for (const { step } of steps) {
+    inForce += step;
+    if (inForce > peak) peak = inForce;
+  }
+  return peak;
+}
+
 /** The ranges that contain `instant`; under the overlap rule there is at most one. */
 export function rangesAt<T extends TimeRange>(ranges: readonly T[], instant: Instant): T[] {
   return ranges.filter((range) => rangeContains(range, instant));

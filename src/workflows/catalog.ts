@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Instant } from '../kernel/clock.js';
-import { fail } from '../kernel/errors.js';
+import { fail, isTollgateError } from '../kernel/errors.js';
 import { newId } from '../kernel/ids.js';
 import { RATED_SCALE } from '../kernel/money.js';
 import { formatDecimal } from '../kernel/decimal.js';
@@ -37,6 +37,7 @@ import {
   resolveImplicitEnds,
   sortVersions,
   tariffDefinitionProblems,
+  versionAt,
   tariffZoneIds,
   type CatalogDiff,
   type CatalogDocument,
@@ -66,6 +67,8 @@ import {
   type VersionRange,
 } from '../catalog/index.js';
 import * as store from '../catalog/store.js';
+import { USAGE_SERVICE_OF } from '../rating/index.js';
+import { listRatedUsage, type RatedUsageView } from './usage-rating.js';
 import type { EntityFilter, Page, PriceRecord } from '../catalog/store.js';
 import { findTenantById } from '../tenancy/store.js';
 import type { Executor } from '../storage/database.js';
@@ -116,7 +119,7 @@ async function codeFree(
   field = '/code',
 ): Promise<void> {
   if (await find(db, tenantId, code))
-    throw fail(CatalogErrors.code_taken, `a ${what} with code ${code} already exists`, {
+    throw fail(CatalogErrors.code_taken, `code ${code} is taken: another ${what} has it`, {
       field,
       record: code,
     });
@@ -192,7 +195,17 @@ function planVersionInsert(
   ];
   const describe = (v: StoredVersion) =>
     v.id === '' ? `the new version ${describeRange(v)}` : `version ${v.number} ${describeRange(v)}`;
-  checkVersionSet(candidate, owner, describe);
+  try {
+    checkVersionSet(candidate, owner, describe);
+  } catch (error) {
+    // The new version's range is what does not fit: its start (or end) is the field at fault.
+    if (!isTollgateError(error)) throw error;
+    throw fail(error.definition, error.message, {
+      record: owner,
+      field: '/effectiveFrom',
+      errors: (error.errors ?? []).map((e) => ({ field: '/effectiveFrom', message: e.message })),
+    });
+  }
   const history = historyProblems(published, candidate, now, (v) => v.id, describe);
   if (history.length > 0) {
     throw fail(
@@ -287,7 +300,7 @@ export async function getProduct(deps: WorkflowDeps, tenantId: string, id: strin
 export function listProducts(
   deps: WorkflowDeps,
   tenantId: string,
-  filter: EntityFilter,
+  filter: EntityFilter & { readonly service?: Service },
 ): Promise<Page<Product>> {
   return store.listProducts(readExecutor(deps), tenantId, filter);
 }
@@ -554,7 +567,7 @@ export async function getOffer(deps: WorkflowDeps, tenantId: string, id: string)
 export async function listOffers(
   deps: WorkflowDeps,
   tenantId: string,
-  filter: EntityFilter,
+  filter: EntityFilter & { readonly kind?: OfferKind },
 ): Promise<Page<OfferView>> {
   const db = readExecutor(deps);
   const page = await store.listOffers(db, tenantId, filter);
@@ -2044,17 +2057,19 @@ export async function dryRun(
     checkTariffDefinition(draftTariff.definition, tariff);
   }
 
+  // A sample has thousands of events over a few offers and tariffs: each offer's and tariff's
+  // published versions are read once (tariff versions without their definitions, which a rate
+  // deck makes megabytes long), and each tariff version in force is read whole and compiled once.
   const compiled = new Map<string, CompiledTariff>();
-  const compile = async (tariffCode: string, version: TariffVersion): Promise<CompiledTariff> => {
+  const compile = async (tariff: Tariff, version: TariffVersion): Promise<CompiledTariff> => {
     let found = compiled.get(version.id);
     if (!found) {
-      const tariff = await store.findTariffByCode(db, tenantId, tariffCode);
+      const whole =
+        version.definition === undefined
+          ? ((await store.findTariffVersion(db, tenantId, version.id)) ?? version)
+          : version;
       found = compileTariff(
-        completeTariffDefinition(
-          version.definition,
-          tariffCode,
-          tariff?.name ?? tariffCode,
-        ) as TariffDefinition,
+        completeTariffDefinition(whole.definition, tariff.code, tariff.name) as TariffDefinition,
       );
       compiled.set(version.id, found);
     }
@@ -2068,6 +2083,34 @@ export async function dryRun(
         (await store.findOffer(db, tenantId, ref)) ?? (await store.findOfferByCode(db, tenantId, ref)),
       );
     return offers.get(ref);
+  };
+  const offerVersions = new Map<string, OfferVersion[]>();
+  const offerVersionIn = async (offer: Offer, at: Instant) => {
+    let published = offerVersions.get(offer.id);
+    if (!published) {
+      published = await store.listOfferVersions(db, tenantId, offer.id, { status: 'published' });
+      offerVersions.set(offer.id, published);
+    }
+    return versionAt(published, at);
+  };
+  const tariffs = new Map<string, { tariff: Tariff; published: TariffVersion[] }>();
+  const tariffOf = async (ref: string) => {
+    let found = tariffs.get(ref);
+    if (!found) {
+      const tariff = await findTariffByRef(db, tenantId, ref);
+      const published = await store.listTariffVersions(db, tenantId, tariff.id, {
+        status: 'published',
+        withDefinitions: false,
+      });
+      found = { tariff, published };
+      tariffs.set(ref, found);
+    }
+    return found;
+  };
+  const products = new Map<string, Product | undefined>();
+  const productOf = async (code: string) => {
+    if (!products.has(code)) products.set(code, await store.findProductByCode(db, tenantId, code));
+    return products.get(code);
   };
   const draftTariffCode = draftTariff
     ? (await store.findTariff(db, tenantId, draftTariff.tariffId))?.code
@@ -2084,36 +2127,38 @@ export async function dryRun(
       const offer = await offerOf(event.offer);
       if (!offer) throw fail(CatalogErrors.offer_not_found, `no offer ${event.offer}`, { field: 'offer' });
       const at = checkInstant(event.occurredAt, 'occurredAt');
-      const inForce = await store.findOfferVersionAt(db, tenantId, offer.id, at);
+      const inForce = await offerVersionIn(offer, at);
       if (!inForce)
         throw fail(
           CatalogErrors.no_version_in_force,
           `offer ${offer.code} has no version in force at ${at}`,
           { field: 'occurredAt' },
         );
-      const price = async (content: OfferVersionContent, useDraftTariff: boolean) => {
-        const usage = await usagePriceFor(db, tenantId, offer, content, event.service);
+      const price = async (content: OfferVersionContent, useDraftTariff: boolean, currency?: string) => {
+        const usage = await usagePriceFor(productOf, offer, content, event.service);
+        const tariff = await tariffOf(usage.tariff);
         const version =
           useDraftTariff && draftTariff && draftTariffCode === usage.tariff
             ? draftTariff
-            : await store.findTariffVersionAt(
-                db,
-                tenantId,
-                (await findTariffByRef(db, tenantId, usage.tariff)).id,
-                at,
-              );
+            : versionAt(tariff.published, at);
         if (!version)
           throw fail(
             CatalogErrors.no_version_in_force,
             `tariff ${usage.tariff} has no version in force at ${at}`,
             { field: 'occurredAt' },
           );
-        return chargeSample(await compile(usage.tariff, version), event, at);
+        return chargeSample(
+          await compile(tariff.tariff, version),
+          currency === undefined ? event : { ...event, currency },
+          at,
+        );
       };
       const current = await price(inForce.content, false);
       const draftContent =
         draftOffer && draftOffer.offerId === offer.id ? draftOffer.content : inForce.content;
-      const draft = await price(draftContent, true);
+      // The draft prices the event in the currency the version in force charged it in, so the two
+      // amounts compare; a draft that no longer prices in that currency is this event's error.
+      const draft = await price(draftContent, true, current.currency);
       const key = `${offer.code}\u0000${current.zone}\u0000${current.currency}`;
       const sum = sums.get(key) ?? {
         offer: offer.code,
@@ -2125,7 +2170,7 @@ export async function dryRun(
       };
       sum.events += 1;
       sum.current += current.amountPico;
-      sum.draft += draft.currency === current.currency ? draft.amountPico : 0n;
+      sum.draft += draft.amountPico;
       sums.set(key, sum);
       priced += 1;
     } catch (error) {
@@ -2168,17 +2213,21 @@ export async function dryRun(
 }
 
 async function usagePriceFor(
-  db: Executor,
-  tenantId: string,
+  productOf: (code: string) => Promise<Product | undefined>,
   offer: Offer,
   content: OfferVersionContent,
   service: Service,
 ) {
+  // Usage arrives as rating sees it (a VoIP call as voice, broadband as data): the price of the
+  // product with exactly this service wins, else the one whose usage arrives as this service.
+  let arrivesAs: (PriceDefinition & { kind: 'usage' }) | undefined;
   for (const price of content.prices) {
     if (price.kind !== 'usage') continue;
-    const product = await store.findProductByCode(db, tenantId, price.product);
+    const product = await productOf(price.product);
     if (product?.service === service) return price;
+    if (product !== undefined && USAGE_SERVICE_OF[product.service] === service) arrivesAs ??= price;
   }
+  if (arrivesAs !== undefined) return arrivesAs;
   throw fail(CatalogErrors.price_not_found, `offer ${offer.code} has no usage price for ${service}`, {
     field: 'service',
   });
@@ -2234,6 +2283,88 @@ function chargeSample(
       });
       return { zone: charge.roamingZone ?? 'home', currency: charge.currency, amountPico: charge.amountPico };
     }
+  }
+}
+
+export interface PastUsageSelection {
+  /** Rated usage that started in [from, to), RFC 3339. */
+  readonly from: string;
+  readonly to: string;
+  /** At most this many records, in the order they were rated (default 10,000; at most 100,000). */
+  readonly limit?: number;
+}
+
+const PAST_USAGE_DEFAULT_LIMIT = 10_000;
+const PAST_USAGE_MAX_LIMIT = 100_000;
+const PAST_USAGE_PAGE = 1_000;
+
+/**
+ * Past usage as a dry-run sample: the rated records (originals, not re-rating corrections) that
+ * started in [from, to), each with the offer that priced it (from its charge trace). The dry run
+ * then prices them without allowances under the versions in force and under the draft, so the
+ * delta is what the draft changes in the price of the same traffic.
+ */
+export async function pastUsageSample(
+  deps: WorkflowDeps,
+  tenantId: string,
+  selection: PastUsageSelection,
+): Promise<UsageSample[]> {
+  const from = checkInstant(selection.from, '/usage/from');
+  const to = checkInstant(selection.to, '/usage/to');
+  if (to <= from)
+    throw fail(CatalogErrors.invalid_usage_sample, `usage.to (${to}) must be after usage.from (${from})`, {
+      field: '/usage/to',
+    });
+  const limit = selection.limit ?? PAST_USAGE_DEFAULT_LIMIT;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > PAST_USAGE_MAX_LIMIT)
+    throw fail(
+      CatalogErrors.invalid_usage_sample,
+      `usage.limit must be a whole number from 1 to ${PAST_USAGE_MAX_LIMIT}`,
+      { field: '/usage/limit' },
+    );
+  const sample: UsageSample[] = [];
+  let after: bigint | undefined;
+  while (sample.length < limit) {
+    const page = await listRatedUsage(deps, tenantId, {
+      kind: 'original',
+      from,
+      to,
+      limit: Math.min(PAST_USAGE_PAGE, limit - sample.length),
+      ...(after !== undefined ? { after } : {}),
+    });
+    for (const usage of page) sample.push(sampleOfRatedUsage(usage));
+    if (page.length === 0) break;
+    after = page[page.length - 1]!.id;
+  }
+  return sample;
+}
+
+function sampleOfRatedUsage(usage: RatedUsageView): UsageSample {
+  const trace = usage.trace as { offerCode?: string };
+  const common = {
+    // A record without an offer in its trace is reported by the dry run as "no offer".
+    offer: trace.offerCode ?? '',
+    service: usage.service,
+    occurredAt: usage.startAt,
+    currency: usage.currency,
+    ...(usage.roaming && usage.visitedMccMnc !== undefined ? { visitedMccMnc: usage.visitedMccMnc } : {}),
+  };
+  switch (usage.service) {
+    case 'voice':
+      return {
+        ...common,
+        ...(usage.calledNumber !== undefined ? { calledNumber: usage.calledNumber } : {}),
+        durationSec: usage.durationSec,
+      };
+    case 'data':
+    case 'iot':
+      return { ...common, bytes: String(BigInt(usage.volumeUpBytes) + BigInt(usage.volumeDownBytes)) };
+    default:
+      return {
+        ...common,
+        ...(usage.eventType !== undefined ? { eventType: usage.eventType } : {}),
+        count: String(Math.max(1, usage.eventCount)),
+      };
   }
 }
 

@@ -39,6 +39,7 @@ import {
   endRangeAt,
   findOverlap,
   isSubscriptionStatus,
+  peakOverlap,
   normaliseIdentity,
   optionalText,
   rangeContains,
@@ -108,7 +109,7 @@ import {
   type PageRequest,
   type PageResult,
 } from '../customers/store.js';
-import type { Offer, OfferKind, OfferVersion } from '../catalog/index.js';
+import type { CustomerType, Offer, OfferKind, OfferVersion } from '../catalog/index.js';
 import { findOffer, findOfferByCode, findOfferVersionAt } from '../catalog/store.js';
 import type { Executor } from '../storage/database.js';
 import {
@@ -267,6 +268,37 @@ async function resolveOffer(
     });
   }
   return { offer, version };
+}
+
+/** The catalog's customer type of each kind of party: residential offers are for individuals. */
+const CUSTOMER_TYPE_OF: Readonly<Record<PartyKind, CustomerType>> = {
+  individual: 'residential',
+  organization: 'business',
+};
+
+/**
+ * The catalog's `eligibility.customerTypes` of the offer version taken: a residential offer is sold
+ * to individuals and a business one to organisations; an offer without the rule to anyone.
+ */
+async function checkCustomerEligible(
+  ctx: ChangeContext,
+  resolved: ResolvedOffer,
+  accountId: string,
+  field: string,
+): Promise<void> {
+  const types = resolved.version.content.eligibility?.customerTypes;
+  if (types === undefined || types.length === 0) return;
+  const account = await mustFindAccount(ctx.tx, ctx.tenantId, accountId);
+  const customer = await findCustomer(ctx.tx, ctx.tenantId, account.customerId);
+  if (customer === undefined) return;
+  const type = CUSTOMER_TYPE_OF[customer.kind];
+  if (!types.includes(type)) {
+    throw fail(
+      CustomersErrors.offer_not_eligible,
+      `offer ${resolved.offer.code} is sold to ${types.join(' and ')} customers only; customer ${customer.id} is ${type} (${customer.kind === 'organization' ? 'an organisation' : 'an individual'})`,
+      { field, record: customer.id },
+    );
+  }
 }
 
 /** Whether two half-open ranges share an instant. */
@@ -1474,17 +1506,19 @@ async function attachAddOnIn(
   const offerId = resolved.offer.id;
   const candidate = { from, to: addOn.until };
   await checkAddOnEligible(ctx, subscription, resolved, candidate, refField(addOn.offer));
-  const existing = (await listAddOns(ctx.tx, ctx.tenantId, [subscription.id])).filter(
-    (a) => a.offerId === offerId,
-  );
-  const clash = findOverlap(
-    existing.map((a) => ({ ...a, from: a.validFrom, to: a.validTo })),
-    candidate,
-  );
-  if (clash) {
+  await checkCustomerEligible(ctx, resolved, subscription.accountId, refField(addOn.offer));
+  const existing = (await listAddOns(ctx.tx, ctx.tenantId, [subscription.id]))
+    .filter((a) => a.offerId === offerId)
+    .map((a) => ({ ...a, from: a.validFrom, to: a.validTo }));
+  // The catalog's maxPerSubscription (1 when absent) caps how many of this add-on are held at once.
+  const most = resolved.version.content.eligibility?.maxPerSubscription ?? 1;
+  if (peakOverlap(existing, candidate) >= most) {
+    const clash = findOverlap(existing, candidate)!;
     throw fail(
       CustomersErrors.add_on_overlap,
-      `add-on ${resolved.offer.code} is already on subscription ${subscription.id} ${describeRange(clash)} (${clash.id}); it cannot be attached again ${describeRange(candidate)}`,
+      most === 1
+        ? `add-on ${resolved.offer.code} is already on subscription ${subscription.id} ${describeRange(clash)} (${clash.id}); it cannot be attached again ${describeRange(candidate)}`
+        : `add-on ${resolved.offer.code} would be held ${most + 1} times at once on subscription ${subscription.id} (${clash.id} and others, ${describeRange(candidate)}); the catalog allows at most ${most} at once`,
       { field: refField(addOn.offer), record: clash.id },
     );
   }
@@ -1632,6 +1666,7 @@ async function changePlanIn(
   const resolved = await resolveOffer(ctx, change.offer, 'plan', at);
   const offerId = resolved.offer.id;
   const field = refField(change.offer);
+  await checkCustomerEligible(ctx, resolved, subscription.accountId, field);
   if (at <= last.effectiveAt) {
     if (at === last.effectiveAt && last.offerId === offerId) return undefined;
     throw fail(
@@ -1877,6 +1912,7 @@ async function createSubscriptionIn(
     });
   }
   const plan = await resolveOffer(ctx, checked.offer, 'plan', startDate);
+  await checkCustomerEligible(ctx, plan, account.id, refField(checked.offer));
   const subscription: Subscription = {
     id: newId(ID_PREFIX.subscription, ctx.clock),
     tenantId: ctx.tenantId,

@@ -6,7 +6,10 @@
  * - productSpecification = a product (what the network delivers); `productNumber` is its code and
  *   the extension `serviceType` its service;
  * - productOffering = an offer; `version`, `validFor` and `productOfferingPrice` are those of the
- *   version in force now (else the next one); patching `productOfferingPrice` makes a new version;
+ *   version in force now (else the next one); patching `productOfferingPrice` makes a new version
+ *   from `validFor.startDateTime` with exactly the listed prices (standalone ones, and ones of the
+ *   offering's earlier versions to keep), and everything else of the version it follows
+ *   (allowances, eligibility, contract, promotions whose prices are all kept);
  * - productOfferingPrice = a price: either one of an offer version (read-only: prices change
  *   through a new version of the offering) or a standalone price not yet used by an offering;
  * - category and catalog = the categories and catalogs of the catalog model.
@@ -21,12 +24,14 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../../app/container.js';
 import type { Role } from '../../access/index.js';
-import { CommonErrors, fail } from '../../kernel/errors.js';
+import { CommonErrors, fail, isTollgateError } from '../../kernel/errors.js';
 import { newId } from '../../kernel/ids.js';
 import { parseInstant, systemClock } from '../../kernel/clock.js';
 import {
   CatalogErrors,
   SERVICES,
+  catalogProblemsError,
+  readOfferVersion,
   serializeCatalog,
   type CatalogRecord,
   type CatalogStatus,
@@ -39,6 +44,7 @@ import {
   type TariffVersion,
 } from '../../catalog/index.js';
 import {
+  addOfferVersion,
   addTariffVersion,
   changeOffer,
   createCatalog,
@@ -72,8 +78,9 @@ import {
   listTariffVersions,
   offerVersionAt,
   parseUsageSampleCsv,
+  pastUsageSample,
+  publishOfferVersion,
   publishTariffVersion,
-  standalonePrices,
   tariffVersionAt,
   updateCatalog,
   updateCategory,
@@ -81,11 +88,13 @@ import {
   updateProduct,
   CATALOG_ID_PREFIXES as P,
   type OfferView,
+  type PastUsageSelection,
   type PriceRecord,
   type UsageSample,
 } from '../../workflows/catalog.js';
 import { getTenant } from '../../workflows/tenants.js';
 import { callerOf, principalOf } from '../access.js';
+import { sendProblem } from '../problem.js';
 import { idParams, instantSchema, problemResponses } from '../schemas.js';
 
 const WRITE: readonly Role[] = ['catalog-manager'];
@@ -206,6 +215,13 @@ function productOfferingJson(view: OfferView) {
       ? [{ name: 'minimum term', duration: { amount: contract.minimumTermMonths, units: 'month' } }]
       : [],
   };
+}
+
+/** The published version a new one starting at `from` follows: the last to start by then, else the first. */
+function baseVersion(view: OfferView, from: string): OfferView['versions'][number] | undefined {
+  const published = view.versions.filter((v) => v.status === 'published');
+  const started = published.filter((v) => v.effectiveFrom <= from);
+  return started[started.length - 1] ?? published[0];
 }
 
 function productOfferingPriceJson(price: PriceRecord) {
@@ -418,6 +434,73 @@ function checkInstants(value: unknown, pointer: string): void {
   }
 }
 
+type Renames = ReadonlyArray<readonly [RegExp, string]>;
+
+/**
+ * The catalog use cases name the field at fault in the catalog model, as a pointer into their input
+ * (`/code`, `/versions/0/prices/1/amounts/0/currency`, `/definition/voice/rates/0/unitPrice`);
+ * every API error names a pointer into the request (docs/api.md). These say where each resource's
+ * request carries what the model calls otherwise; anything else is the body's field of that name.
+ */
+const REQUEST_FIELDS: Readonly<Record<string, Renames>> = {
+  productSpecification: [
+    [/^\/code$/, '/body/productNumber'],
+    [/^\/service$/, '/body/serviceType'],
+    [/^\/status$/, '/body/lifecycleStatus'],
+  ],
+  productOffering: [
+    [/^(\/versions\/\d+)?\/prices\/(\d+)(\/.*)?$/, '/body/productOfferingPrice/$2'],
+    [/^(\/versions\/\d+)?\/effectiveFrom$/, '/body/validFor/startDateTime'],
+    [/^(\/versions\/\d+)?\/effectiveTo$/, '/body/validFor/endDateTime'],
+    [/^(\/versions\/\d+)?\/contract(\/.*)?$/, '/body/productOfferingTerm/0'],
+    [/^\/products(\/\d+)?$/, '/body/productSpecification'],
+    [/^\/components\/(\d+)$/, '/body/bundledProductOffering/$1'],
+    [/^\/kind$/, '/body/offerType'],
+    [/^\/status$/, '/body/lifecycleStatus'],
+  ],
+  productOfferingPrice: [[/^\/status$/, '/body/lifecycleStatus']],
+  category: [
+    [/^\/parent$/, '/body/parentId'],
+    [/^\/offers\/(\d+)$/, '/body/productOffering/$1'],
+    [/^\/status$/, '/body/lifecycleStatus'],
+  ],
+  catalog: [
+    [/^\/categories\/(\d+)$/, '/body/category/$1'],
+    [/^\/status$/, '/body/lifecycleStatus'],
+  ],
+};
+
+/** A use case's field as a JSON pointer into the request; pointers into it and other names stay. */
+function requestPointer(field: string, renames: Renames = []): string {
+  if (!field.startsWith('/') || /^\/(body|querystring|params)(\/|$)/.test(field)) return field;
+  for (const [pattern, replacement] of renames)
+    if (pattern.test(field)) return field.replace(pattern, replacement);
+  return `/body${field}`;
+}
+
+/** Publishing takes no body: what does not fit is the draft the path names. */
+const PUBLISH_FIELDS: Renames = [[/^\/.*$/, '/params/id']];
+
+/** The renames of the route's resource (none for the /v1 routes, whose bodies use the model's names). */
+function renamesOf(url: string | undefined): Renames {
+  if (url?.endsWith('/publish')) return PUBLISH_FIELDS;
+  if (url === undefined || !url.startsWith(`${TMF620_BASE}/`)) return [];
+  return REQUEST_FIELDS[url.slice(TMF620_BASE.length + 1).split('/')[0]!] ?? [];
+}
+
+function withRequestPointers(error: unknown, renames: Renames): unknown {
+  if (!isTollgateError(error) || (error.field === undefined && error.errors === undefined)) return error;
+  return fail(error.definition, error.message, {
+    ...(error.field !== undefined ? { field: requestPointer(error.field, renames) } : {}),
+    ...(error.record !== undefined ? { record: error.record } : {}),
+    ...(error.extra !== undefined ? { extra: error.extra } : {}),
+    ...(error.errors !== undefined
+      ? { errors: error.errors.map((e) => ({ ...e, field: requestPointer(e.field, renames) })) }
+      : {}),
+    ...(error.cause !== undefined ? { cause: error.cause } : {}),
+  });
+}
+
 const idOf = (request: FastifyRequest) => (request.params as { id: string }).id;
 const tenantOf = (request: FastifyRequest) => principalOf(request).tenantId;
 
@@ -443,6 +526,12 @@ export function catalogRoutes(app: App): FastifyPluginAsync {
       checkInstants(request.body, '/body');
       checkInstants(request.query, '/querystring');
     });
+
+    // Every error of these routes names its field as a pointer into the request (see
+    // requestPointer); the problem document itself is the server's one error mapping.
+    server.setErrorHandler((error, request, reply) =>
+      sendProblem(withRequestPointers(error, renamesOf(request.routeOptions.url)), request, reply),
+    );
 
     const tags = ['TMF620 product catalog'];
 
@@ -510,11 +599,9 @@ export function catalogRoutes(app: App): FastifyPluginAsync {
         const page = await listProducts(app, tenantOf(request), {
           ...filterOf(query),
           ...(query.productNumber !== undefined ? { code: query.productNumber } : {}),
+          ...(query.serviceType !== undefined ? { service: query.serviceType } : {}),
         });
-        const items = page.items.filter(
-          (p) => query.serviceType === undefined || p.service === query.serviceType,
-        );
-        return sendList(reply, items.map(productSpecificationJson), page.total, query.fields);
+        return sendList(reply, page.items.map(productSpecificationJson), page.total, query.fields);
       },
     );
     server.get(
@@ -653,11 +740,21 @@ export function catalogRoutes(app: App): FastifyPluginAsync {
       productOfferingTerm?: Array<{ duration: { amount: number } }>;
     }
 
-    /** The referenced records' codes, and the first version built from standalone prices. */
+    /**
+     * The referenced records' codes, and the version the offering's prices make. On create, the
+     * refs are standalone prices, which become the first version's prices. On a PATCH of an
+     * existing offering, the refs list the new version's prices in full (merge patch replaces the
+     * list): standalone prices, and prices of this offering's earlier versions to keep (usage
+     * prices, which TMF620 cannot create, are kept that way). Everything TMF620 does not carry —
+     * allowances, promotions whose prices are all kept, eligibility, the contract unless
+     * productOfferingTerm is given — comes from the version the new one follows, so a price change
+     * never drops them.
+     */
     async function resolveOffering(
       request: FastifyRequest,
       body: OfferingBody,
       currencies: readonly string[] | undefined,
+      existing?: OfferView,
     ) {
       const tenantId = tenantOf(request);
       const product = body.productSpecification
@@ -692,27 +789,54 @@ export function catalogRoutes(app: App): FastifyPluginAsync {
       let version: { definition: OfferVersionDefinition; attachPrices: Map<string, string> } | undefined;
       let priceCurrencies: string[] = [];
       if (body.productOfferingPrice !== undefined && body.productOfferingPrice.length > 0) {
-        const prices = await standalonePrices(
-          app,
-          tenantId,
-          body.productOfferingPrice.map((p) => p.id),
-        );
+        const prices: PriceDefinition[] = [];
+        const attachPrices = new Map<string, string>();
+        for (const [i, item] of body.productOfferingPrice.entries()) {
+          const field = `/body/productOfferingPrice/${i}/id`;
+          const price = await getPrice(app, tenantId, item.id).catch((error: unknown) => {
+            throw isTollgateError(error)
+              ? fail(error.definition, error.message, { field, record: item.id })
+              : error;
+          });
+          if (price.offerId === undefined) {
+            // A standalone price becomes this version's, keeping its id and its name.
+            prices.push({ ...price.definition, name: price.name });
+            attachPrices.set(price.definition.code, price.id);
+          } else if (existing !== undefined && price.offerId === existing.offer.id) {
+            prices.push(price.definition);
+          } else {
+            throw fail(CatalogErrors.in_use, `price ${item.id} already belongs to offer ${price.offerId}`, {
+              field,
+              record: item.id,
+            });
+          }
+        }
         priceCurrencies = [
-          ...new Set(
-            prices.flatMap((p) =>
-              'amounts' in p.definition ? p.definition.amounts.map((a) => a.currency) : [],
-            ),
-          ),
+          ...new Set(prices.flatMap((p) => ('amounts' in p ? p.amounts.map((a) => a.currency) : []))),
         ];
+        const effectiveFrom = body.validFor?.startDateTime ?? app.clock.now();
+        const base = existing
+          ? baseVersion(existing, parseInstant(effectiveFrom) ?? effectiveFrom)
+          : undefined;
+        const kept = new Set(prices.map((p) => p.code));
+        const promotions = (base?.content.promotions ?? []).filter((promotion) =>
+          promotion.appliesTo.every((code) => kept.has(code)),
+        );
         const term = body.productOfferingTerm?.[0];
+        const contract = term
+          ? { ...base?.content.contract, minimumTermMonths: term.duration.amount }
+          : base?.content.contract;
         version = {
           definition: {
-            effectiveFrom: body.validFor?.startDateTime ?? app.clock.now(),
+            effectiveFrom,
             ...(body.validFor?.endDateTime !== undefined ? { effectiveTo: body.validFor.endDateTime } : {}),
-            prices: prices.map((p) => p.definition),
-            ...(term ? { contract: { minimumTermMonths: term.duration.amount } } : {}),
+            prices,
+            ...(contract ? { contract } : {}),
+            ...(promotions.length > 0 ? { promotions } : {}),
+            ...(base?.content.allowances ? { allowances: base.content.allowances } : {}),
+            ...(base?.content.eligibility ? { eligibility: base.content.eligibility } : {}),
           },
-          attachPrices: new Map(prices.map((p) => [p.definition.code, p.id])),
+          attachPrices,
         };
       }
       const offerCurrencies =
@@ -775,11 +899,9 @@ export function catalogRoutes(app: App): FastifyPluginAsync {
         const page = await listOffers(app, tenantOf(request), {
           ...filterOf(query),
           ...(query.code !== undefined ? { code: query.code } : {}),
+          ...(query.offerType !== undefined ? { kind: query.offerType } : {}),
         });
-        const items = page.items.filter(
-          (v) => query.offerType === undefined || v.offer.kind === query.offerType,
-        );
-        return sendList(reply, items.map(productOfferingJson), page.total, query.fields);
+        return sendList(reply, page.items.map(productOfferingJson), page.total, query.fields);
       },
     );
     server.get(
@@ -836,6 +958,7 @@ export function catalogRoutes(app: App): FastifyPluginAsync {
           request,
           { ...body, productSpecification: undefined },
           existing.offer.currencies,
+          existing,
         );
         const status = statusOf(body.lifecycleStatus);
         const view = await changeOffer(
@@ -1743,6 +1866,76 @@ export function catalogRoutes(app: App): FastifyPluginAsync {
       },
       async (request) => summary(await publishTariffVersion(app, callerOf(request), idOf(request))),
     );
+    server.post(
+      '/v1/offers/:id/versions',
+      {
+        config: { access: { roles: WRITE } },
+        schema: {
+          tags: v1,
+          summary:
+            'A change to an offer: a new version from effectiveFrom with its prices, contract, promotions, allowances and eligibility (see docs/catalog-as-code.md); with draft, stored to dry-run before publishing',
+          params: idParams(P.offer),
+          body: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['effectiveFrom'],
+            properties: {
+              effectiveFrom: instantSchema,
+              effectiveTo: instantSchema,
+              priceChangePolicy: policy,
+              draft: { type: 'boolean', description: 'Store as a draft, to dry-run before publishing' },
+              prices: {
+                type: 'array',
+                maxItems: 100,
+                items: { type: 'object' },
+                description: 'Without prices, the version keeps the content of the latest published one',
+              },
+              contract: { type: 'object' },
+              promotions: { type: 'array', maxItems: 100, items: { type: 'object' } },
+              allowances: { type: 'array', maxItems: 100, items: { type: 'object' } },
+              eligibility: { type: 'object' },
+            },
+          },
+          response: {
+            201: { type: 'object', additionalProperties: true, properties: { id: { type: 'string' } } },
+            ...problemResponses,
+          },
+        },
+      },
+      async (request, reply) => {
+        const { draft, ...body } = request.body as { draft?: boolean; prices?: unknown };
+        // Without prices, the new version keeps the latest published content (like a tariff version
+        // without a definition): a change of dates or policy only.
+        const latest = (await getOffer(app, tenantOf(request), idOf(request))).versions
+          .filter((v) => v.status === 'published')
+          .at(-1);
+        const input = body.prices === undefined ? { ...(latest?.content ?? { prices: [] }), ...body } : body;
+        // The version is read as a catalog file's version is: the file's schema, then its rules.
+        const read = readOfferVersion(input);
+        if (read.version === undefined)
+          throw catalogProblemsError(read.problems, 'the offer version is not valid');
+        const version = await addOfferVersion(app, callerOf(request), idOf(request), read.version, {
+          draft: draft === true,
+        });
+        return created(reply, version, `/v1/offers/${version.offerId}/versions`);
+      },
+    );
+    server.post(
+      '/v1/offer-versions/:id/publish',
+      {
+        config: { access: { roles: WRITE } },
+        schema: {
+          tags: v1,
+          summary: 'Publish a draft offer version: it joins the version set (overlaps and gaps refused)',
+          params: idParams(P.offerVersion),
+          response: {
+            200: { type: 'object', additionalProperties: true, properties: { id: { type: 'string' } } },
+            ...problemResponses,
+          },
+        },
+      },
+      async (request) => publishOfferVersion(app, callerOf(request), idOf(request)),
+    );
     server.get(
       '/v1/offers/:id/versions',
       {
@@ -1823,7 +2016,7 @@ export function catalogRoutes(app: App): FastifyPluginAsync {
         schema: {
           tags: v1,
           summary:
-            'Price sample usage under the versions in force and under a draft version; revenue delta per offer and zone',
+            'Price sample usage (events, eventsCsv, or past rated usage from a time range) under the versions in force and under a draft version; revenue delta per offer and zone',
           body: {
             type: 'object',
             additionalProperties: false,
@@ -1839,6 +2032,18 @@ export function catalogRoutes(app: App): FastifyPluginAsync {
                 description: 'A draft offer version (ofv_...)',
               },
               events: { type: 'array', items: sampleSchema },
+              usage: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['from', 'to'],
+                description:
+                  'Past usage as the sample: the rated records that started in [from, to), at most limit (default 10000)',
+                properties: {
+                  from: instantSchema,
+                  to: instantSchema,
+                  limit: { type: 'integer', minimum: 1, maximum: 100_000 },
+                },
+              },
               eventsCsv: {
                 type: 'string',
                 description:
@@ -1854,10 +2059,12 @@ export function catalogRoutes(app: App): FastifyPluginAsync {
           offerVersionId?: string;
           events?: UsageSample[];
           eventsCsv?: string;
+          usage?: PastUsageSelection;
         };
         const events = [
           ...(body.events ?? []),
           ...(body.eventsCsv !== undefined ? parseUsageSampleCsv(body.eventsCsv) : []),
+          ...(body.usage !== undefined ? await pastUsageSample(app, tenantOf(request), body.usage) : []),
         ];
         return dryRun(app, tenantOf(request), {
           ...(body.tariffVersionId !== undefined ? { tariffVersionId: body.tariffVersionId } : {}),

@@ -98,6 +98,7 @@ import {
   type SubscriptionPatch,
 } from '../../workflows/customers.js';
 import { callerOf, principalOf } from '../access.js';
+import { TMF620_BASE } from './catalog.js';
 import { idParams, instantSchema, problemResponses } from '../schemas.js';
 
 export const CUSTOMER_PATH = '/tmf-api/customerManagement/v4/customer';
@@ -137,6 +138,13 @@ const STATUS_OF_TMF = new Map(Object.entries(TMF_STATUS).map(([k, v]) => [v, k a
 const TMF_STATUSES = Object.values(TMF_STATUS);
 
 const customerHref = (id: string) => `${CUSTOMER_PATH}/${id}`;
+/** A TMF ProductOfferingRef: the catalog offer by id, its href in TMF620, its code as the name. */
+const offeringRef = (id: string, code: string | undefined) => ({
+  id,
+  href: `${TMF620_BASE}/productOffering/${id}`,
+  ...(code !== undefined ? { name: code } : {}),
+  '@referredType': 'ProductOffering',
+});
 const accountHref = (id: string) => `${ACCOUNT_PATH}/${id}`;
 const productHref = (id: string) => `${PRODUCT_PATH}/${id}`;
 
@@ -237,11 +245,7 @@ function productToTmf(detail: SubscriptionDetail) {
     orderDate: detail.createdAt,
     startDate: detail.startDate,
     ...(detail.terminationDate !== undefined ? { terminationDate: detail.terminationDate } : {}),
-    productOffering: {
-      id: detail.offer.offerId,
-      ...(detail.offer.offerCode !== undefined ? { name: detail.offer.offerCode } : {}),
-      '@referredType': 'ProductOffering',
-    },
+    productOffering: offeringRef(detail.offer.offerId, detail.offer.offerCode),
     billingAccount: accountRef(detail.accountId),
     relatedParty: [
       {
@@ -264,11 +268,7 @@ function productToTmf(detail: SubscriptionDetail) {
       product: {
         id: a.id,
         '@type': 'AddOnProduct',
-        productOffering: {
-          id: a.offerId,
-          ...(a.offerCode !== undefined ? { name: a.offerCode } : {}),
-          '@referredType': 'ProductOffering',
-        },
+        productOffering: offeringRef(a.offerId, a.offerCode),
         startDate: a.validFrom,
         ...(a.validTo !== undefined ? { terminationDate: a.validTo } : {}),
         status: rangeStatus(a.validFrom, a.validTo, now),
@@ -282,7 +282,7 @@ function productToTmf(detail: SubscriptionDetail) {
       recordedDate: h.recordedAt,
     })),
     productOfferingHistory: detail.offers.map((o) => ({
-      productOffering: { id: o.offerId, ...(o.offerCode !== undefined ? { name: o.offerCode } : {}) },
+      productOffering: offeringRef(o.offerId, o.offerCode),
       changeType: o.changeType,
       effectiveDate: o.effectiveAt,
       ...(o.reason !== undefined ? { reason: o.reason } : {}),
@@ -328,16 +328,51 @@ function instantOf(value: string | undefined, pointer: string): Instant | undefi
   return instant;
 }
 
-/** Renames the field of an error from a use case to the field of the TMF body. */
-async function renamingFields<T>(work: Promise<T>, names: Readonly<Record<string, string>>): Promise<T> {
+/**
+ * The field a use case names (`timeZone`, `creditLimit.amount`, `customerId`, or a TMF path such as
+ * `realizingResource/0/value`) as a JSON pointer into the request body, as every API error names
+ * its field (docs/api.md): `/body/timeZone`, `/body/creditLimit/amount`, `/body/relatedParty/0/id`.
+ * Fields that already point into the request (`/querystring/...`) or name no body field stay as
+ * they are.
+ */
+export function bodyPointer(field: string, names: Readonly<Record<string, string>> = {}): string {
+  const named = names[field] ?? field;
+  if (!/^[A-Za-z@][A-Za-z0-9@_./-]*$/.test(named)) return field;
+  const pointer = named.replace(/\./g, '/');
+  // The use cases name an entry's parts by the model (offerId, from, until); the TMF body nests
+  // them: productRelationship/0/product/productOffering/id, realizingResource/0/validFor/....
+  const entry = /^(realizingResource|productRelationship)\/(\d+)\/([A-Za-z]+)$/.exec(pointer);
+  const part = entry ? ENTRY_PARTS[entry[1]!]?.[entry[3]!] : undefined;
+  return `/body/${entry && part ? `${entry[1]}/${entry[2]}/${part}` : pointer}`;
+}
+
+const ENTRY_PARTS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  realizingResource: {
+    type: '@referredType',
+    from: 'validFor/startDateTime',
+    until: 'validFor/endDateTime',
+  },
+  productRelationship: {
+    offerId: 'product/productOffering/id',
+    offerCode: 'product/productOffering/name',
+    from: 'product/startDate',
+    until: 'product/terminationDate',
+  },
+};
+
+/** Renames the field of an error from a use case to the field of the TMF body, as a JSON pointer. */
+async function renamingFields<T>(work: Promise<T>, names: Readonly<Record<string, string>> = {}): Promise<T> {
   try {
     return await work;
   } catch (error) {
-    if (isTollgateError(error) && error.field !== undefined && names[error.field] !== undefined) {
+    if (isTollgateError(error) && (error.field !== undefined || error.errors !== undefined)) {
       throw fail(error.definition, error.message, {
-        field: names[error.field],
+        ...(error.field !== undefined ? { field: bodyPointer(error.field, names) } : {}),
         ...(error.record !== undefined ? { record: error.record } : {}),
         ...(error.extra !== undefined ? { extra: error.extra } : {}),
+        ...(error.errors !== undefined
+          ? { errors: error.errors.map((e) => ({ ...e, field: bodyPointer(e.field, names) })) }
+          : {}),
       });
     }
     throw error;
@@ -818,11 +853,13 @@ export function customerRoutes(app: App): FastifyPluginAsync {
       async (request, reply) => {
         const body = request.body as CustomerBody;
         const principal = principalOf(request);
-        const customer = await createCustomer(app, callerOf(request), {
-          kind: body.engagedParty!['@referredType'] === 'Organization' ? 'organization' : 'individual',
-          name: body.name!,
-          ...(body.contactMedium ? { contactMedium: contactMediaOf(body.contactMedium)! } : {}),
-        });
+        const customer = await renamingFields(
+          createCustomer(app, callerOf(request), {
+            kind: body.engagedParty!['@referredType'] === 'Organization' ? 'organization' : 'individual',
+            name: body.name!,
+            ...(body.contactMedium ? { contactMedium: contactMediaOf(body.contactMedium)! } : {}),
+          }),
+        );
         reply.code(201).header('location', customerHref(customer.id));
         return (await customerView(principal.tenantId, [customer]))[0];
       },
@@ -919,15 +956,21 @@ export function customerRoutes(app: App): FastifyPluginAsync {
       async (request) => {
         const body = request.body as CustomerBody;
         const tenantId = principalOf(request).tenantId;
-        const customer = await updateCustomer(app, callerOf(request), (request.params as { id: string }).id, {
-          ...(body.name !== undefined ? { name: body.name } : {}),
-          ...(body.engagedParty !== undefined
-            ? { kind: body.engagedParty['@referredType'] === 'Organization' ? 'organization' : 'individual' }
-            : {}),
-          ...(body.contactMedium !== undefined ? { contactMedium: contactMediaOf(body.contactMedium)! } : {}),
-          ...(body.status !== undefined ? { status: body.status } : {}),
-          ...(body.statusReason !== undefined ? { statusReason: body.statusReason } : {}),
-        });
+        const customer = await renamingFields(
+          updateCustomer(app, callerOf(request), (request.params as { id: string }).id, {
+            ...(body.name !== undefined ? { name: body.name } : {}),
+            ...(body.engagedParty !== undefined
+              ? {
+                  kind: body.engagedParty['@referredType'] === 'Organization' ? 'organization' : 'individual',
+                }
+              : {}),
+            ...(body.contactMedium !== undefined
+              ? { contactMedium: contactMediaOf(body.contactMedium)! }
+              : {}),
+            ...(body.status !== undefined ? { status: body.status } : {}),
+            ...(body.statusReason !== undefined ? { statusReason: body.statusReason } : {}),
+          }),
+        );
         return (await customerView(tenantId, [customer]))[0];
       },
     );
@@ -1685,16 +1728,29 @@ export function customerRoutes(app: App): FastifyPluginAsync {
             field: '/body/csv',
           });
         }
-        const records =
-          body.csv !== undefined ? importRecordsFromCsv(body.csv) : importRecordsFromJson(body.rows);
-        const report: ImportReport = await importCustomers(app, callerOf(request), records, { atomic });
+        const csv = body.csv;
+        const records = await renamingFields(
+          Promise.resolve().then(() =>
+            csv !== undefined ? importRecordsFromCsv(csv) : importRecordsFromJson(body.rows),
+          ),
+        );
+        const report: ImportReport = await renamingFields(
+          importCustomers(app, callerOf(request), records, { atomic }),
+          csv !== undefined ? { rows: 'csv' } : {},
+        );
         if (atomic && report.rejected > 0) {
+          // Report rows are numbered from 1; a JSON row is pointed at by its index in /body/rows,
+          // a CSV row (which no JSON pointer reaches) by its number in the message.
           throw fail(
             CustomersErrors.import_rejected,
             `${report.rejected} of ${report.total} rows were rejected, so nothing was imported (atomic)`,
             {
-              field: body.csv !== undefined ? 'csv' : 'rows',
-              errors: report.errors.map((e) => ({ field: `rows/${e.row}/${e.field}`, message: e.message })),
+              field: csv !== undefined ? '/body/csv' : '/body/rows',
+              errors: report.errors.map((e) =>
+                csv !== undefined
+                  ? { field: '/body/csv', message: `row ${e.row} ${e.field}: ${e.message}` }
+                  : { field: `/body/rows/${e.row - 1}/${e.field}`, message: e.message },
+              ),
               extra: { report },
             },
           );
