@@ -159,7 +159,14 @@ for (const dialect of DIALECTS) {
 
     it('bulk: answers per record where it ended', async () => {
       const response = await send(operator, 'POST', `${USAGE}/bulk`, {
-        usage: [call('b1', '015120000003', 60), call('b2', '015199999999'), call('t1')],
+        usage: [
+          call('b1', '015120000003', 60),
+          call('b2', '015199999999'),
+          call('t1'),
+          // A negative duration is a record mediation refuses (out_of_bounds), not a bad request:
+          // it is stored as a reject and the other records of the bulk are taken.
+          call('b4', '015120000003', -5),
+        ],
       });
       assert.equal(response.status, 200, response.text);
       const { results } = response.json;
@@ -169,9 +176,12 @@ for (const dialect of DIALECTS) {
       assert.equal(results[1].outcome, 'rejected');
       assert.equal(results[1].reason, 'unknown_subscriber');
       assert.equal(results[2].outcome, 'duplicate');
+      assert.equal(results[3].outcome, 'rejected');
+      assert.equal(results[3].reason, 'out_of_bounds');
+      assert.match(results[3].message, /duration -5 s is outside 0 to/);
       assert.deepEqual(
         [response.json.recordsIn, response.json.rated, response.json.rejected, response.json.duplicates],
-        [3, 1, 1, 1],
+        [4, 1, 2, 1],
       );
     });
 
@@ -349,9 +359,16 @@ for (const dialect of DIALECTS) {
         [8, 4, 3, 1],
       );
       assert.ok(response.json.controls.every((c: Json) => c.balanced));
-      problem(await send(operator, 'POST', '/v1/usage/uploads?source=msc-test', file), 409, {
-        code: 'usage.already_imported',
-      });
+      const again = await send(operator, 'POST', '/v1/usage/uploads?source=msc-test', file);
+      problem(again, 409, { code: 'usage.already_imported' });
+      // The file as the client named it (or upload-<checksum>), never the server's temporary path,
+      // and how to force it over HTTP.
+      assert.match(
+        again.json.detail,
+        /^upload-[0-9a-f]{12} \(sha256 [0-9a-f]{12}…\) was imported already as imp_/,
+      );
+      assert.doesNotMatch(again.json.detail, /tollgate-upload-|\/tmp\//);
+      assert.match(again.json.detail, /force=true/);
       problem(await send(operator, 'POST', '/v1/usage/uploads?source=msc-test', { csv: file }), 415);
       const read = await send(readOnly, 'GET', `/v1/usage/imports/${imported.id}`);
       assert.equal(read.status, 200, read.text);

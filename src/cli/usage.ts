@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { CommonErrors, fail } from '../kernel/errors.js';
+import { CommonErrors, fail, isTollgateError } from '../kernel/errors.js';
 import type { App } from '../app/container.js';
 import type { Caller } from '../workflows/context.js';
 import {
@@ -22,9 +22,10 @@ import {
   type ImportFileResult,
 } from '../workflows/usage.js';
 import { picoText } from '../rating/index.js';
+import { UsageErrors } from '../usage/index.js';
 import { explainUsage, listRatedUsage, rerateUsage } from '../workflows/usage-rating.js';
 import { watchInbox } from '../workflows/usage-inbox.js';
-import { table, type Output } from './output.js';
+import { reportError, table, type Output } from './output.js';
 import { createProgress } from './progress.js';
 
 export interface CliHelpers {
@@ -42,6 +43,18 @@ const bigId = (value: string): bigint => {
   if (!/^[0-9]{1,19}$/.test(value)) throw new InvalidArgumentError('must be a numeric id');
   return BigInt(value);
 };
+
+/** Errors that concern one file of `usage import FILES...`, not the command. */
+const FILE_PROBLEMS: ReadonlySet<unknown> = new Set([
+  UsageErrors.already_imported,
+  UsageErrors.file_unreadable,
+  UsageErrors.import_running,
+  UsageErrors.import_interrupted,
+]);
+
+function isFileProblem(error: unknown): boolean {
+  return isTollgateError(error) && FILE_PROBLEMS.has(error.definition);
+}
 
 function summary(result: ImportFileResult): string {
   const r = result.import;
@@ -163,32 +176,55 @@ export function registerUsageCommands(program: Command, helpers: CliHelpers): vo
         withApp(command, async (app, out) => {
           const caller = await tenantCaller(app, o.tenant);
           const results: ImportFileResult[] = [];
+          /** Exit code of the first file that could not be imported; the others are imported all the same. */
+          let fileFailure: number | undefined;
           for (const file of files) {
-            const progress = createProgress(`${file}:`);
-            const result = await importUsageFile(app, caller, {
-              source: o.source,
-              path: file,
-              force: o.force === true,
-              ...(o.batch === undefined ? {} : { batchRecords: o.batch }),
-              onProgress: (p) =>
-                progress.update({
-                  done: p.bytesRead,
-                  total: p.totalBytes,
-                  counts: {
-                    records: p.recordsIn,
-                    rated: p.rated,
-                    rejects: p.rejected,
-                    duplicates: p.duplicates,
-                  },
-                  rateOf: 'records',
-                }),
-            });
+            let progress = createProgress(`${file}:`);
+            let resumedAfter: number | undefined;
+            let result: ImportFileResult;
+            try {
+              result = await importUsageFile(app, caller, {
+                source: o.source,
+                path: file,
+                force: o.force === true,
+                ...(o.batch === undefined ? {} : { batchRecords: o.batch }),
+                onProgress: (p) => {
+                  if (resumedAfter === undefined && p.recordsBefore > 0) {
+                    // The counts are the whole import's; the rate is of this run's records only,
+                    // or a resumed import would show the earlier runs' records as read in seconds.
+                    resumedAfter = p.recordsBefore;
+                    progress = createProgress(
+                      `${file} (resumed after ${p.recordsBefore.toLocaleString('en-US')} records):`,
+                    );
+                  }
+                  const counts = { rated: p.rated, rejects: p.rejected, duplicates: p.duplicates };
+                  progress.update({
+                    done: p.bytesRead,
+                    total: p.totalBytes,
+                    counts:
+                      resumedAfter === undefined
+                        ? { records: p.recordsIn, ...counts }
+                        : { records: p.recordsIn, 'records this run': p.recordsIn - resumedAfter, ...counts },
+                    rateOf: resumedAfter === undefined ? 'records' : 'records this run',
+                  });
+                },
+              });
+            } catch (error) {
+              progress.finish();
+              // A problem of this one file (imported already, unreadable, of another format, being
+              // imported elsewhere) does not stop the others: `usage import spool/*.csv` imports the
+              // rest, and exits with the first such problem's code.
+              if (files.length === 1 || !isFileProblem(error)) throw error;
+              fileFailure ??= reportError(error, out.json);
+              continue;
+            }
             progress.finish();
             results.push(result);
             if (!out.json) out.result(result, () => summary(result));
           }
-          if (out.json) out.result(results.length === 1 ? results[0] : results);
+          if (out.json) out.result(files.length === 1 ? results[0] : results);
           if (results.some((r) => r.import.status !== 'completed')) process.exitCode = 70;
+          else if (fileFailure !== undefined) process.exitCode = fileFailure;
         }),
     );
 
@@ -215,7 +251,12 @@ export function registerUsageCommands(program: Command, helpers: CliHelpers): vo
               signal: controller.signal,
               onFile: (event) => out.info(event),
             });
-            out.result(report, () => `Imported ${report.imported} files, ${report.failed} failed.`);
+            out.result(
+              report,
+              () =>
+                `Imported ${report.imported} files, ${report.duplicates} already imported, ${report.failed} failed` +
+                `${report.retrying > 0 ? `, ${report.retrying} left in the inbox to retry` : ''}.`,
+            );
           } finally {
             process.off('SIGINT', stop);
             process.off('SIGTERM', stop);

@@ -9,6 +9,8 @@ export const UsageErrors = defineErrorCodes('usage', {
   usage_not_found: { kind: 'not_found', title: 'Rated usage not found' },
   already_imported: { kind: 'conflict', title: 'File already imported' },
   import_running: { kind: 'conflict', title: 'Import already running' },
+  /** The database or the disk failed mid-import; what was committed is kept and a rerun resumes. */
+  import_interrupted: { kind: 'unavailable', title: 'Import interrupted' },
   file_unreadable: { kind: 'validation', title: 'Usage file cannot be read' },
   invalid_usage: { kind: 'validation', title: 'Invalid usage record' },
   invalid_rerate: { kind: 'validation', title: 'Invalid re-rating request' },

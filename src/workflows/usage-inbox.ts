@@ -7,10 +7,17 @@
  * in a row) and when its name does not mark it as being written: hidden files (".x") and names
  * ending in .tmp or .part are left alone, which is how most transfer tools write. A file whose
  * checksum was already imported goes to done/ as well, with a note: it is a duplicate delivery,
- * and its records are in the database already.
+ * and its records are in the database already. A file of the same name already in done/ or failed/
+ * is never replaced: the newcomer gets a number before its extension (`cdr.csv` → `cdr.1.csv`).
+ *
+ * A file that another process is importing, or whose import was interrupted by something other
+ * than the file (the database busy or unreachable, the disk full), stays in the inbox: its
+ * committed batches are kept and the next scan resumes it. Only a problem of the file itself (it
+ * cannot be read, it is of another format) or an import whose controls do not balance sends it to
+ * failed/.
  */
-import { mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import { extname, join } from 'node:path';
 import { fail, isTollgateError } from '../kernel/errors.js';
 import { UsageErrors } from '../usage/index.js';
 import type { Caller, WorkflowDeps } from './context.js';
@@ -27,11 +34,45 @@ export interface WatchOptions {
 }
 
 export interface WatchReport {
+  /** Files imported and moved to done/. */
   readonly imported: number;
+  /** Files imported before (the same checksum), moved to done/ with a note. */
+  readonly duplicates: number;
+  /** Files moved to failed/. */
   readonly failed: number;
+  /** Files left in the inbox to be tried again (being imported elsewhere, or interrupted). */
+  readonly retrying: number;
+}
+
+/**
+ * A name for `name` in `directory` that no file there has yet: the name itself, else with a number
+ * before the extension. Switches that reuse a file name every day must not replace yesterday's
+ * file in done/.
+ */
+export async function freeName(directory: string, name: string): Promise<string> {
+  const extension = extname(name);
+  const stem = name.slice(0, name.length - extension.length);
+  for (let n = 0; ; n++) {
+    const candidate = n === 0 ? name : `${stem}.${n}${extension}`;
+    const taken = await access(join(directory, candidate)).then(
+      () => true,
+      () => false,
+    );
+    if (!taken) return candidate;
+  }
+}
+
+/** Moves `name` from the inbox to `directory` without replacing a file there; returns its new name. */
+async function moveTo(inbox: string, name: string, directory: string): Promise<string> {
+  const target = await freeName(directory, name);
+  await rename(join(inbox, name), join(directory, target));
+  return target;
 }
 
 const IN_PROGRESS = /(^\.)|(\.(tmp|part)$)/i;
+
+/** Errors that are not the file's: it stays in the inbox, and the next scan tries it again. */
+const RETRIED: ReadonlySet<unknown> = new Set([UsageErrors.import_running, UsageErrors.import_interrupted]);
 
 export async function watchInbox(
   deps: WorkflowDeps,
@@ -55,7 +96,7 @@ export async function watchInbox(
   await mkdir(done, { recursive: true });
   await mkdir(failed, { recursive: true });
   const seen = new Map<string, string>();
-  const report = { imported: 0, failed: 0 };
+  const report = { imported: 0, duplicates: 0, failed: 0, retrying: 0 };
   const log = options.onFile ?? (() => undefined);
   const aborted = (): boolean => options.signal?.aborted === true;
 
@@ -76,26 +117,42 @@ export async function watchInbox(
         continue;
       }
       seen.delete(name);
+      const toFailed = async (message: string): Promise<void> => {
+        const moved = await moveTo(inbox, name, failed);
+        await writeFile(join(failed, `${moved}.error.txt`), `${message}\n`);
+        report.failed++;
+        log(`${name}: failed → failed/${moved === name ? '' : moved} (${message})`);
+      };
       try {
         const result = await importUsageFile(deps, caller, { source: source.name, path });
         const i = result.import;
-        await rename(path, join(done, name));
+        const counts = `${i.recordsIn} records = ${i.rated} rated + ${i.rejected} rejected + ${i.duplicates} duplicates`;
+        if (i.status !== 'completed') {
+          // The records are stored, but the import is marked failed: someone must look at it.
+          await toFailed(
+            `import ${i.id}: ${counts}; ${i.status}: ${i.error ?? 'the controls do not balance'}`,
+          );
+          continue;
+        }
+        const moved = await moveTo(inbox, name, done);
         report.imported++;
-        log(
-          `${name}: ${i.recordsIn} records = ${i.rated} rated + ${i.rejected} rejected + ${i.duplicates} duplicates → done/`,
-        );
+        log(`${name}: ${counts} → done/${moved === name ? '' : moved}`);
       } catch (error) {
         if (isTollgateError(error) && error.definition === UsageErrors.already_imported) {
-          await rename(path, join(done, name));
-          await writeFile(join(done, `${name}.duplicate.txt`), `${error.message}\n`);
-          log(`${name}: already imported → done/ (${error.message})`);
+          const moved = await moveTo(inbox, name, done);
+          await writeFile(join(done, `${moved}.duplicate.txt`), `${error.message}\n`);
+          report.duplicates++;
+          log(`${name}: already imported → done/${moved === name ? '' : moved} (${error.message})`);
           continue;
         }
         const message = error instanceof Error ? error.message : String(error);
-        await rename(path, join(failed, name));
-        await writeFile(join(failed, `${name}.error.txt`), `${message}\n`);
-        report.failed++;
-        log(`${name}: failed → failed/ (${message})`);
+        if (!isTollgateError(error) || RETRIED.has(error.definition)) {
+          // Not the file's fault: what was committed stays, and the next scan resumes the import.
+          report.retrying++;
+          log(`${name}: interrupted, left in the inbox to retry (${message})`);
+          continue;
+        }
+        await toFailed(message);
       }
     }
     if (options.once || aborted()) return report;

@@ -22,7 +22,13 @@ import {
   reprocessRejects,
 } from './usage.js';
 import { allowanceFields, explainUsage, listRatedUsage, rerateUsage } from './usage-rating.js';
-import { TEST_CSV_LINES, TEST_NUMBERING, testCsvSource } from '../testing/usage.js';
+import {
+  TEST_CSV_HEADER,
+  TEST_CSV_LINES,
+  TEST_CSV_MAPPING,
+  TEST_NUMBERING,
+  testCsvSource,
+} from '../testing/usage.js';
 import { loadCounters } from '../usage/store.js';
 import { jsonLineToItem } from '../usage/readers/index.js';
 import { readerSettingsOf, type ReadItem } from '../usage/index.js';
@@ -134,6 +140,28 @@ describeEachDialect('workflows: usage import, rejects, controls and re-rating', 
     const period = await rerateUsage(deps(), caller, { from: window.from, to: window.to });
     assert.ok(period.examined >= 5);
     assert.equal(period.deltas, 0);
+  });
+
+  it('reprocesses a reject of a Latin-1 source in Latin-1: its text comes back as it was', async () => {
+    await defineSource(
+      deps(),
+      caller,
+      testCsvSource('latin1-test', { mapping: { ...TEST_CSV_MAPPING, encoding: 'latin1' } }),
+    );
+    const latin1File = join(dir, 'latin1.csv');
+    // "é" is the one octet E9 in Latin-1. The number is nobody's: the record is rejected.
+    writeFileSync(
+      latin1File,
+      Buffer.from(`${TEST_CSV_HEADER}\nlé1,SMS,015199999999,01701234567,2026-11-28 15:00:00,,,\n`, 'latin1'),
+    );
+    const imported = await importUsageFile(deps(), caller, { source: 'latin1-test', path: latin1File });
+    const [reject] = await listRejects(deps(), caller.tenantId, { importId: imported.import.id, limit: 1 });
+    assert.equal(reject?.raw.startsWith('lé1,'), true);
+    // Corrected to Clara's number and reprocessed: rated, with the record id as the file wrote it.
+    await correctReject(deps(), caller, reject!.id, reject!.raw.replace('015199999999', '015120000003'));
+    assert.equal((await reprocessRejects(deps(), caller, { ids: [reject!.id] })).rated, 1);
+    const rated = await listRatedUsage(deps(), caller.tenantId, { importId: imported.import.id, limit: 1 });
+    assert.equal(rated[0]?.sourceRecordId, 'lé1');
   });
 
   it('keeps counters true when another writer draws the same allowance between batches of an import', async () => {

@@ -93,10 +93,13 @@ export function listSources(deps: WorkflowDeps, tenantId: string): Promise<Sourc
 export interface ImportProgress {
   readonly bytesRead: number;
   readonly totalBytes: number;
+  /** The import's counts so far, batches of earlier runs included. */
   readonly recordsIn: number;
   readonly rated: number;
   readonly rejected: number;
   readonly duplicates: number;
+  /** Records accounted for by earlier runs of a resumed import (0 for a new one): a rate is of the others. */
+  readonly recordsBefore: number;
 }
 
 export interface ImportFileInput {
@@ -134,18 +137,24 @@ export async function importUsageFile(
 ): Promise<ImportFileResult> {
   const tenantId = caller.tenantId;
   const source = (await getSource(deps, tenantId, input.source)).definition;
+  // Messages name the file as the caller knows it: an upload's temporary path means nothing to the
+  // client (and says how the server is laid out).
+  const shownName = input.fileName ?? input.path;
   let size: number;
+  let checksum: string;
   try {
     const info = await stat(input.path);
     if (!info.isFile()) throw new Error('not a regular file');
     size = info.size;
+    checksum = await fileChecksum(input.path);
   } catch (error) {
-    throw fail(UsageErrors.file_unreadable, `cannot read ${input.path}: ${(error as Error).message}`, {
+    // "ENOENT: no such file or directory, open '/tmp/…'": the path is said once, as the caller knows it.
+    const cause = (error as Error).message.replace(/, \w+ '.*'$/, '');
+    throw fail(UsageErrors.file_unreadable, `cannot read ${shownName}: ${cause}`, {
       field: 'path',
-      record: input.path,
+      record: shownName,
     });
   }
-  const checksum = await fileChecksum(input.path);
   const earlier = await store.importsByChecksum(deps.database.db, tenantId, source.name, checksum);
   const running = earlier.find((e) => e.status === 'running');
   const done = earlier.find((e) => e.status === 'completed');
@@ -157,7 +166,8 @@ export async function importUsageFile(
   } else if (done !== undefined && input.force !== true) {
     throw fail(
       UsageErrors.already_imported,
-      `${input.path} (sha256 ${checksum.slice(0, 12)}…) was imported already as ${done.id} on ${done.finishedAt ?? done.startedAt}; use --force to import it again`,
+      `${shownName} (sha256 ${checksum.slice(0, 12)}…) was imported already as ${done.id} on ${done.finishedAt ?? done.startedAt}; ` +
+        'use --force (force=true on an upload) to import it again',
       { record: done.id },
     );
   } else {
@@ -166,9 +176,9 @@ export async function importUsageFile(
       if (problem !== undefined) {
         throw fail(
           UsageErrors.file_unreadable,
-          `${input.path} does not read as a ${source.format} file of source ${source.name}: ${problem} ` +
-            '(nothing was imported; use --force to import it anyway, every bad record as a reject)',
-          { field: 'path', record: input.path },
+          `${shownName} does not read as a ${source.format} file of source ${source.name}: ${problem} ` +
+            '(nothing was imported; use --force, or force=true on an upload, to import it anyway, every bad record as a reject)',
+          { field: 'path', record: shownName },
         );
       }
     }
@@ -208,11 +218,15 @@ export async function importUsageFile(
     duplicates: importRecord.duplicates,
   };
   let bytesRead = start.byteOffset;
-  const report = (): void => input.onProgress?.({ bytesRead, totalBytes: size, ...totals });
+  const recordsBefore = importRecord.recordsIn;
+  const report = (): void => input.onProgress?.({ bytesRead, totalBytes: size, ...totals, recordsBefore });
+  /** Where the import resumes: after the last committed batch. */
+  let committed: ReadStart = start;
   try {
     let committedOffset = start.byteOffset;
     const commit = async (items: ReadItem[], next: ReadStart): Promise<void> => {
       const outcome: BatchOutcome = await pipeline.processBatch(items, next, undefined, committedOffset);
+      committed = next;
       committedOffset = next.byteOffset;
       bytesRead = next.byteOffset;
       totals.recordsIn += outcome.recordsIn;
@@ -242,15 +256,19 @@ export async function importUsageFile(
     await commit(pending, { byteOffset: size, line: lastLine + 1 });
   } catch (error) {
     if (!isTollgateError(error) || error.definition !== UsageErrors.import_running) {
-      await store.noteImportError(
-        deps.database.db,
-        tenantId,
-        importRecord.id,
-        error instanceof Error ? error.message : String(error),
-        deps.clock.now(),
-      );
+      try {
+        await store.noteImportError(
+          deps.database.db,
+          tenantId,
+          importRecord.id,
+          error instanceof Error ? error.message : String(error),
+          deps.clock.now(),
+        );
+      } catch {
+        // The database is what failed (busy, full, gone): the error below says what happened.
+      }
     }
-    throw error;
+    throw interrupted(error, importRecord.id, shownName, committed, totals.recordsIn);
   }
 
   const finished = await runChange(deps, caller, async (ctx) => {
@@ -301,6 +319,31 @@ export async function importUsageFile(
     return { record: (await store.findImport(ctx.tx, tenantId, importRecord.id)) as ImportRecord, controls };
   });
   return { import: finished.record, resumed, controls: finished.controls };
+}
+
+/**
+ * An error of the database, the disk or the network in the middle of an import (SQLite busy past
+ * its timeout, a full disk, a lost PostgreSQL connection: errors with a `code`) becomes
+ * `usage.import_interrupted`, retryable, saying where the import stopped and that running it again
+ * resumes there; the code of the cause is named, its text (which may describe the server) is only
+ * in the import's `error` and the logs. Anything else is passed on as it is.
+ */
+function interrupted(
+  error: unknown,
+  importId: string,
+  shownName: string,
+  committed: ReadStart,
+  recordsIn: number,
+): unknown {
+  if (isTollgateError(error) || !(error instanceof Error)) return error;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string') return error;
+  return fail(
+    UsageErrors.import_interrupted,
+    `import ${importId} of ${shownName} was interrupted (${code}) with ${recordsIn} records accounted for, ` +
+      `before line ${committed.line} (byte ${committed.byteOffset}); those are kept: run the same import again to resume there`,
+    { record: importId },
+  );
 }
 
 const SNIFF_RECORDS = 50;
@@ -618,14 +661,30 @@ function rereader(source: SourceDefinition): UsageReader {
   return FILE_FORMATS.has(source.format) ? readerForSource(source) : readerFor('jsonl');
 }
 
+/** Whether the source's files are Latin-1 (`mapping.encoding` of a CSV or TSV source). */
+function readsLatin1(source: SourceDefinition): boolean {
+  const mapping = source.mapping;
+  return (
+    (source.format === 'csv' || source.format === 'tsv') &&
+    typeof mapping === 'object' &&
+    mapping !== null &&
+    (mapping as { encoding?: unknown }).encoding === 'latin1'
+  );
+}
+
 /** Reads one stored raw record again with its source's reader, at its original position. */
 async function rereadOne(
   reader: UsageReader,
   source: SourceDefinition,
   reject: RejectRecord,
 ): Promise<ReadItem> {
+  // The raw record is stored as text; it goes back to the reader in the file's own encoding, or a
+  // Latin-1 record would come back with "é" read as "Ã©" (and a record id that no longer matches
+  // the same record delivered again).
   const bytes =
-    source.format === '3gpp-ber' ? Buffer.from(reject.raw, 'hex') : Buffer.from(`${reject.raw}\n`, 'utf8');
+    source.format === '3gpp-ber'
+      ? Buffer.from(reject.raw, 'hex')
+      : Buffer.from(`${reject.raw}\n`, readsLatin1(source) ? 'latin1' : 'utf8');
   async function* one(): AsyncIterable<Uint8Array> {
     yield bytes;
   }

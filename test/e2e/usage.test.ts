@@ -197,6 +197,29 @@ describe('tollgate usage: sources, import, rejects, controls, rating', { timeout
       again.stderr,
       new RegExp(`imported already as ${firstImport}.*--force.*\\[usage\\.already_imported\\]`),
     );
+    // Given with another file, it does not stop that one: the other is imported, and the exit code
+    // still says a file was refused.
+    writeFileSync(
+      join(dir, 'second.csv'),
+      `${[HEADER, `s1,SMS,015120000002,01701234567,${YESTERDAY} 14:00:00,,,`].join('\n')}\n`,
+    );
+    const bothArgs = [
+      'usage',
+      'import',
+      'small.csv',
+      'second.csv',
+      '--source',
+      'msc-e2e',
+      '--tenant',
+      'demo',
+    ];
+    const both = await run(dir, bothArgs);
+    assert.equal(both.code, 75, show(bothArgs, both));
+    assert.match(both.stderr, /small\.csv \(sha256 .*imported already.*\[usage\.already_imported\]/);
+    assert.match(
+      both.stdout,
+      /^Completed import imp_[0-9A-Z]{26} of second\.csv \(msc-e2e\): 1 records in = 1 rated \+ 0 rejected \+ 0 duplicates \(balanced\)$/m,
+    );
     // ...and forced, it is a new import whose rated records are all duplicates now.
     const forced = await json<ImportJson>(dir, [...args, '--force']);
     assert.equal(forced.import.status, 'completed');
@@ -444,6 +467,57 @@ describe('tollgate usage: sources, import, rejects, controls, rating', { timeout
     assert.equal(again.code, 75, show(args, again));
   });
 
+  it('an import the database interrupts exits 69 saying where, and resumes when run again', async () => {
+    // A trigger stands in for the database failing mid-import (busy past its timeout, disk full):
+    // the insert of record x250's rated row fails with an error that has a code.
+    const lines = [HEADER];
+    for (let i = 0; i < 600; i++) {
+      lines.push(`x${i},SMS,0151200000${two(1 + (i % 28))},01701234567,${YESTERDAY} 16:${two(i % 60)}:00,,,`);
+    }
+    writeFileSync(join(dir, 'interrupted.csv'), `${lines.join('\n')}\n`);
+    const db = new Database(dbPath(dir));
+    db.exec(
+      "CREATE TRIGGER e2e_fail BEFORE INSERT ON rated_usage WHEN NEW.source_record_id = 'x250' " +
+        "BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+    );
+    const args = [
+      'usage',
+      'import',
+      'interrupted.csv',
+      '--source',
+      'msc-e2e',
+      '--tenant',
+      'demo',
+      '--batch',
+      '100',
+    ];
+    try {
+      const failed = await run(dir, args);
+      assert.equal(failed.code, 69, show(args, failed));
+      assert.match(
+        failed.stderr,
+        /import (imp_\w+) of interrupted\.csv was interrupted \(SQLITE_CONSTRAINT_TRIGGER\) with 200 records accounted for, before line 202 .*run the same import again.*\[usage\.import_interrupted\]/,
+      );
+    } finally {
+      db.exec('DROP TRIGGER e2e_fail');
+      db.close();
+    }
+    const again = await run(dir, ['--json', ...args]);
+    assert.equal(again.code, 0, show(args, again));
+    const resumed = JSON.parse(again.stdout) as ImportJson;
+    assert.equal(resumed.resumed, true);
+    assert.equal(resumed.import.status, 'completed');
+    assert.deepEqual(
+      [resumed.import.recordsIn, resumed.import.rated, resumed.import.rejected, resumed.import.duplicates],
+      [600, 600, 0, 0],
+    );
+    // The progress counts the whole import, and its rate only the records of this run.
+    assert.match(
+      again.stderr,
+      /interrupted\.csv \(resumed after 200 records\): 100\.0% {2}records 600, records this run 400, rated 600, rejects 0, duplicates 0 {2}[0-9,]+ records this run\/s/,
+    );
+  });
+
   it('two imports of one source at the same time: the records they share are rated once', async () => {
     // The same 20,000 records delivered twice under two names, the second with one more record.
     const shared = 20_000;
@@ -475,21 +549,44 @@ describe('tollgate usage: sources, import, rejects, controls, rating', { timeout
       `${[HEADER, `w1,VOICE,015120000001,030123456,${YESTERDAY} 09:00:00,61,,`, `w2,SMS,015120000002,01701234567,${YESTERDAY} 09:01:00,,,`].join('\n')}\n`,
     );
     writeFileSync(join(inbox, 'partial.csv.part'), `${HEADER}\n`);
+    // A UTF-16 export (Windows tools write them) is refused whole, saying why.
+    const utf16Line = `w9,SMS,015120000002,01701234567,${YESTERDAY} 09:02:00,,,`;
+    writeFileSync(
+      join(inbox, 'utf16.csv'),
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`${HEADER}\r\n${utf16Line}\r\n`, 'utf16le')]),
+    );
     const args = ['usage', 'watch', '--source', 'inbox-e2e', '--tenant', 'demo', '--once'];
     const watched = await run(dir, args);
     assert.equal(watched.code, 0, show(args, watched));
     assert.match(watched.stderr, /good\.csv: 2 records = 2 rated \+ 0 rejected \+ 0 duplicates → done\//);
-    assert.match(watched.stdout, /Imported 1 files, 0 failed\./);
+    assert.match(watched.stdout, /Imported 1 files, 0 already imported, 1 failed\./);
     assert.ok(existsSync(join(inbox, 'done', 'good.csv')));
     assert.ok(!existsSync(join(inbox, 'good.csv')));
     assert.ok(existsSync(join(inbox, 'partial.csv.part')), 'a file still being written is left alone');
+    assert.match(
+      readFileSync(join(inbox, 'failed', 'utf16.csv.error.txt'), 'utf8'),
+      /utf16\.csv does not read as a csv file of source inbox-e2e: .*line 1: the file is UTF-16LE text/,
+    );
 
-    // The same file delivered twice goes to done/ with a note, not imported again.
-    writeFileSync(join(inbox, 'good-again.csv'), readFileSync(join(inbox, 'done', 'good.csv')));
+    // The same file delivered twice goes to done/ with a note, not imported again; a new file with
+    // the name of one in done/ is imported and kept beside it, never over it.
+    const first = readFileSync(join(inbox, 'done', 'good.csv'));
+    writeFileSync(join(inbox, 'good-again.csv'), first);
+    writeFileSync(
+      join(inbox, 'good.csv'),
+      `${[HEADER, `w3,SMS,015120000002,01701234567,${YESTERDAY} 09:03:00,,,`].join('\n')}\n`,
+    );
     const twice = await run(dir, args);
     assert.equal(twice.code, 0, show(args, twice));
     assert.match(twice.stderr, /good-again\.csv: already imported → done\//);
+    assert.match(
+      twice.stderr,
+      /good\.csv: 1 records = 1 rated \+ 0 rejected \+ 0 duplicates → done\/good\.1\.csv/,
+    );
+    assert.match(twice.stdout, /Imported 1 files, 1 already imported, 0 failed\./);
     assert.ok(existsSync(join(inbox, 'done', 'good-again.csv.duplicate.txt')));
+    assert.deepEqual(readFileSync(join(inbox, 'done', 'good.csv')), first, 'the first good.csv is kept');
+    assert.ok(existsSync(join(inbox, 'done', 'good.1.csv')));
   });
 
   it(
@@ -503,7 +600,7 @@ describe('tollgate usage: sources, import, rejects, controls, rating', { timeout
       const args = ['usage', 'watch', '--source', 'inbox-e2e', '--tenant', 'demo', '--once'];
       const watched = await run(dir, args);
       assert.equal(watched.code, 0, show(args, watched));
-      assert.match(watched.stdout, /0 files, 1 failed\./);
+      assert.match(watched.stdout, /Imported 0 files, 0 already imported, 1 failed\./);
       assert.ok(existsSync(join(inbox, 'failed', 'locked.csv')));
       assert.match(readFileSync(join(inbox, 'failed', 'locked.csv.error.txt'), 'utf8'), /EACCES|permission/i);
     },

@@ -298,9 +298,11 @@ function convertUsage(body: UsageIn, at: string): Converted {
         wrong('text of 1 to 200 characters');
       record[name] = value;
     } else if ((QUANTITY_CHARACTERISTICS as readonly string[]).includes(name)) {
+      // A negative quantity is well-formed: mediation rejects it as out_of_bounds, stored with the
+      // record like any reject (and, in a bulk POST, without refusing the other records).
       if (
-        !(typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) &&
-        !(typeof value === 'string' && /^[0-9]{1,16}$/.test(value))
+        !(typeof value === 'number' && Number.isSafeInteger(value)) &&
+        !(typeof value === 'string' && /^-?[0-9]{1,16}$/.test(value))
       ) {
         wrong('a whole number (JSON integer or integer text), never a fraction');
       }
@@ -876,7 +878,8 @@ function uploadRoutes(app: App, limitBytes: number): FastifyPluginAsync {
             'The body is the raw file (Content-Type text/csv, text/plain or application/octet-stream), streamed ' +
             'to a temporary file, never held in memory; at most 1 GiB. The import runs before the answer: ' +
             'a file whose checksum was imported already is refused (409 usage.already_imported) unless ' +
-            '`force=true`; an interrupted import of the same file resumes where it stopped.',
+            '`force=true`; an interrupted import of the same file resumes where it stopped. When the database ' +
+            'fails mid-import the answer is 503 usage.import_interrupted: send the same file again to resume.',
           consumes: UPLOAD_TYPES,
           querystring: {
             type: 'object',

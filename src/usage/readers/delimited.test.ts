@@ -145,6 +145,95 @@ describe('readDelimited', () => {
     assert.equal(items.length, 101);
     assert.equal(items[1]?.position.line, 2);
   });
+  it('refuses a record longer than the limit the same way whether or not a chunk holds it whole', async () => {
+    // Limit 5000 bytes, above the 4096 bytes of raw a reject keeps; records of 6000 bytes.
+    const long = `1,${'x'.repeat(6000)}`;
+    const bytes = Buffer.from(`a,b\r\n${long}\r\n2,ok\n${long}\n3,end\n`);
+    const read = async (sizes: readonly number[]): Promise<ReadItem[]> => {
+      const items: ReadItem[] = [];
+      const handle = (view: RecordView, position: { line: number; byteOffset: number }): ReadItem => ({
+        kind: 'record',
+        position,
+        raw: view.line,
+        input: undefined as never,
+      });
+      for await (const batch of readDelimited(
+        chunked(bytes, sizes),
+        { source: 's', delimiter: 44, quote: 34, encoding: 'utf8', maxRecordBytes: 5000 },
+        { byteOffset: 0, line: 1 },
+        handle,
+      )) {
+        items.push(...batch);
+      }
+      return items;
+    };
+    const whole = await read([]);
+    assert.deepEqual(
+      whole.map((item) => [item.kind, item.position.line, item.raw.length]),
+      [
+        ['record', 1, 3],
+        ['reject', 2, 4096],
+        ['record', 3, 4],
+        ['reject', 4, 4096],
+        ['record', 5, 5],
+      ],
+    );
+    assert.match(
+      (whole[1] as Extract<ReadItem, { kind: 'reject' }>).message,
+      /^s line 2: the record is longer than 5000 bytes/,
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 7000 }), { minLength: 1, maxLength: 6 }),
+        async (sizes) => {
+          assert.deepEqual(await read(sizes), whole);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+  it('rejects every record of a UTF-16 or UTF-32 file as malformed, naming the encoding', async () => {
+    const text = 'id,name\r\n1,ok\r\n2,fine\r\n';
+    const utf16be = Buffer.from(text, 'utf16le').swap16();
+    const utf32le = Buffer.concat([...text].map((c) => Buffer.from([c.charCodeAt(0), 0, 0, 0])));
+    const files: Array<[string, Buffer]> = [
+      ['UTF-16LE', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')])],
+      ['UTF-16BE', Buffer.concat([Buffer.from([0xfe, 0xff]), utf16be])],
+      ['UTF-32LE', Buffer.concat([Buffer.from([0xff, 0xfe, 0, 0]), utf32le])],
+    ];
+    for (const [encoding, bytes] of files) {
+      const whole = await fields(bytes);
+      // One reject per line of text: the NUL half of the last line break is no record.
+      assert.equal(whole.length, 3, encoding);
+      for (const item of whole) {
+        assert.equal(item.kind, 'reject');
+        const reject = item as Extract<ReadItem, { kind: 'reject' }>;
+        assert.equal(reject.reason, 'malformed_record');
+        assert.equal(reject.field, 'encoding');
+        assert.match(
+          reject.message,
+          new RegExp(
+            `^s line \\d: the file is ${encoding} text \\(it starts with the byte order mark [0-9A-F ]+\\); source s reads UTF-8 text`,
+          ),
+        );
+      }
+      assert.deepEqual(
+        whole.map((item) => [item.position.line, item.raw]),
+        [
+          [1, 'id,name'],
+          [2, '1,ok'],
+          [3, '2,fine'],
+        ],
+        encoding,
+      );
+      // The mark is found whatever the chunks: even one octet at a time.
+      assert.deepEqual(await fields(bytes, [1]), whole, encoding);
+      assert.deepEqual(await fields(bytes, [3, 1]), whole, encoding);
+    }
+    // A UTF-8 mark is still skipped, and a file of three octets is still read.
+    assert.deepEqual(values(await fields(Buffer.from('\ufeffa,b\n'), [1])), ['["a","b"]']);
+    assert.deepEqual(values(await fields(Buffer.from('a,b'))), ['["a","b"]']);
+  });
   it('reports invalid UTF-8 in a field as undefined (the reader rejects it)', async () => {
     const bytes = Buffer.concat([Buffer.from('1,'), Buffer.from([0xc3, 0x28]), Buffer.from(',ok\n')]);
     const items = await fields(bytes);

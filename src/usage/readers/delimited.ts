@@ -16,7 +16,8 @@
  *   doubled quotes (""), and must be followed by a delimiter or the end of the record;
  * - a quote inside an unquoted field is data (`5" screen`), as most exporters write it;
  * - empty lines are skipped (they still count as lines); a UTF-8 byte order mark at the start of
- *   the file is skipped.
+ *   the file is skipped. A UTF-16 or UTF-32 byte order mark makes every record of the file a
+ *   `malformed_record` reject saying so (see `byteOrderMark`).
  */
 import { isUtf8 } from 'node:buffer';
 import type { ReadItem, ReadStart, RecordPosition, RejectReason } from '../model.js';
@@ -308,6 +309,56 @@ export function rejectItem(
 
 const SHOWN_RAW_BYTES = 4096;
 
+/** What the byte order mark at the start of a file says. */
+export interface ByteOrderMark {
+  /** Octets to skip (0 when there is no mark). */
+  readonly length: number;
+  /** The encoding a UTF-16 or UTF-32 mark names: text readers cannot read such a file. */
+  readonly foreign?: string;
+}
+
+/**
+ * Reads the byte order mark at the start of `buffer` (its first 4 octets are enough). A UTF-8 mark
+ * is skipped. A UTF-16 or UTF-32 mark means the file is in an encoding no reader here decodes: its
+ * ASCII characters come with NUL octets between them, so each record would otherwise be rejected
+ * for a field full of NULs ("a telephone number holds digits only"), which says nothing of the
+ * cause. Checked before UTF-16 LE: FF FE 00 00 is UTF-32 LE.
+ */
+export function byteOrderMark(buffer: Uint8Array): ByteOrderMark {
+  const [b0, b1, b2, b3] = buffer;
+  if (b0 === 0xef && b1 === 0xbb && b2 === 0xbf) return { length: 3 };
+  if (b0 === 0xff && b1 === 0xfe && b2 === 0 && b3 === 0) {
+    return { length: 4, foreign: 'UTF-32LE' };
+  }
+  if (b0 === 0 && b1 === 0 && b2 === 0xfe && b3 === 0xff) {
+    return { length: 4, foreign: 'UTF-32BE' };
+  }
+  if (b0 === 0xff && b1 === 0xfe) return { length: 2, foreign: 'UTF-16LE' };
+  if (b0 === 0xfe && b1 === 0xff) return { length: 2, foreign: 'UTF-16BE' };
+  return { length: 0 };
+}
+
+/** "UTF-16LE text (it starts with the byte order mark FF FE)", or undefined for a readable file. */
+function foreignText(mark: ByteOrderMark, buffer: Uint8Array): string | undefined {
+  if (mark.foreign === undefined) return undefined;
+  const octets = [...buffer.subarray(0, mark.length)].map((b) =>
+    b.toString(16).toUpperCase().padStart(2, '0'),
+  );
+  return `${mark.foreign} text (it starts with the byte order mark ${octets.join(' ')})`;
+}
+
+/** True when the first octets of a file may still turn out to be a byte order mark. */
+function mayBeByteOrderMark(buffer: Uint8Array): boolean {
+  const first = buffer[0];
+  return buffer.length < 4 && (first === 0xef || first === 0xff || first === 0xfe || first === 0);
+}
+
+/** True when every octet of `buffer[start, end)` is NUL. */
+function onlyNul(buffer: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (buffer[i] !== 0) return false;
+  return true;
+}
+
 /**
  * The streaming driver: reads `chunks` (the file from `start.byteOffset`, which is a record start),
  * finds records, and yields per chunk the items `handle` makes of them, with structural faults
@@ -330,6 +381,9 @@ export async function* readDelimited(
   let atFileStart = start.byteOffset === 0;
   /** Skipping the rest of an overlong record up to its first line break. */
   let discarding = false;
+  /** What a UTF-16 or UTF-32 byte order mark at the start of the file says it is. */
+  let foreignEncoding: string | undefined;
+  const readsAs = options.encoding === 'latin1' ? 'Latin-1 (ISO 8859-1)' : 'UTF-8';
 
   const emit = (buffer: Buffer, position: number, items: ReadItem[]): void => {
     const recordPosition: RecordPosition = { line, byteOffset: bufferOffset + position };
@@ -338,6 +392,27 @@ export async function* readDelimited(
     // An empty line is no record (a lone quoted empty field "" is one: its end is past its start).
     if (end === position && scanner.fault === SCAN_OK) return;
     const ascii = !scanner.highBytes;
+    if (foreignEncoding !== undefined) {
+      // The NUL half of a UTF-16 or UTF-32 line break, left at the start of the next "line".
+      if (onlyNul(buffer, position, end)) return;
+      // Shown without the NUL octets (and the carriage return before the line break), so the raw
+      // record reads as text: corrected or not, it can be reprocessed once the cause is known.
+      const shown = decodeText(buffer, position, end, ascii, options.encoding)
+        .replaceAll('\u0000', '')
+        .replace(/\r$/, '');
+      items.push(
+        rejectItem(
+          source,
+          recordPosition,
+          shown,
+          'malformed_record',
+          `the file is ${foreignEncoding}; source ${source} reads ${readsAs} text: convert the file ` +
+            '(e.g. iconv -f UTF-16 -t UTF-8) and import it again',
+          'encoding',
+        ),
+      );
+      return;
+    }
     const raw = decodeText(buffer, position, end, ascii, options.encoding);
     if (scanner.fault !== SCAN_OK) {
       const column = scanner.faultField + 1;
@@ -399,12 +474,14 @@ export async function* readDelimited(
     let position = 0;
     const items: ReadItem[] = [];
     if (atFileStart) {
-      if (buffer.length < 3 && buffer[0] === 0xef) {
+      if (mayBeByteOrderMark(buffer)) {
         pending = buffer;
         continue;
       }
       atFileStart = false;
-      if (buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf) position = 3;
+      const mark = byteOrderMark(buffer);
+      position = mark.length;
+      foreignEncoding = foreignText(mark, buffer);
     }
     if (discarding) {
       const lineBreak = buffer.indexOf(LF, position);
@@ -424,6 +501,12 @@ export async function* readDelimited(
         }
         break;
       }
+      // A one-line record longer than the limit is refused however the chunks fell: whole in this
+      // buffer, it gets the reject it would get had it spanned chunks (and the same raw, cut short).
+      if (scanner.recordEnd - position > maxRecordBytes && scanner.lineBreaks === 0) {
+        position = rejectOverlong(buffer, position, items);
+        continue;
+      }
       emit(buffer, position, items);
       position = next;
     }
@@ -436,7 +519,11 @@ export async function* readDelimited(
     const items: ReadItem[] = [];
     const buffer = pending;
     let position = 0;
-    if (atFileStart && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf) position = 3;
+    if (atFileStart) {
+      const mark = byteOrderMark(buffer);
+      position = mark.length;
+      foreignEncoding = foreignText(mark, buffer);
+    }
     while (position < buffer.length) {
       const next = scanner.scan(buffer, position, buffer.length, true);
       emit(buffer, position, items);

@@ -637,7 +637,7 @@ export function compileCsvMapping(
               position,
               view.line,
               'unparseable',
-              `${field.label} (${field.target}) is not valid UTF-8`,
+              `${field.label} (${field.target}) is not valid UTF-8 (a Latin-1 file? then give the mapping "encoding": "latin1")`,
               field.label,
             );
           }

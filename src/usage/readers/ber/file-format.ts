@@ -398,7 +398,7 @@ export class CdrFramer {
             ),
           );
           pos += 8;
-          this.state = { name: 'resync', field: 'file header', reason: 'the file header cannot be read' };
+          this.state = { name: 'resync', field: 'file header', reason: 'cannot be read' };
           continue;
         }
         this.state = { name: 'file-header', remaining: headerLength };
@@ -422,7 +422,7 @@ export class CdrFramer {
             this.state = {
               name: 'resync',
               field: 'CDR header',
-              reason: `the octets at byte ${this.bufferOffset + pos} are neither a CDR header nor filler`,
+              reason: `expected at byte ${this.bufferOffset + pos}: the octets there are neither a CDR header nor filler`,
             };
             continue;
           }
@@ -433,7 +433,7 @@ export class CdrFramer {
           this.state = {
             name: 'resync',
             field: 'CDR header',
-            reason: `the CDR header at byte ${this.bufferOffset + pos} is not valid (data record format ${header.dataRecordFormat}, CDR length ${header.recordLength})`,
+            reason: `at byte ${this.bufferOffset + pos} is not valid (data record format ${header.dataRecordFormat}, CDR length ${header.recordLength})`,
           };
           continue;
         }

@@ -472,6 +472,18 @@ describe('TS 32.297 BER reader: bad input becomes rejects', () => {
     );
     assert.equal(noiseReject.raw, toHex(noise));
     assert.deepEqual([...new Set(records(noisy).map((r) => r.position.line))], [1, 3]);
+
+    // Octets that read as a CDR header of no known format: the message names the field once, then
+    // says what is wrong with it.
+    const junk = Uint8Array.from({ length: 11 }, (_, i) => i + 1);
+    const junkReject = only(await readAll(encodeCdrFile([good, junk, goodChf]), { sizes: [5] }));
+    const at = FILE_HEADER_LENGTH + good.length;
+    assert.equal(junkReject.field, 'CDR header');
+    assert.equal(
+      junkReject.message,
+      `pgw-test: record 2 at byte ${at}: CDR header at byte ${at} is not valid (data record format 0, CDR length 258); ` +
+        '11 octet(s) were skipped to the next plausible CDR header',
+    );
   });
 
   it('skips filler padding silently', async () => {
