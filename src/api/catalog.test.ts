@@ -399,6 +399,52 @@ describe('catalog API', () => {
     assert.equal(inForce.items[0]!.id, draft.id);
   });
 
+  it('tariff corrections: a started version replaced for its range, by catalog managers only, once', async () => {
+    const tariff = await create('/v1/tariffs', {
+      code: 'DATA-FIX',
+      name: 'Data (to be corrected)',
+      versions: [{ effectiveFrom: '2026-01-01T00:00:00Z', definition: dataTariff('0.00009') }],
+    });
+    const [wrong] = (
+      (await call('GET', `/v1/tariffs/${tariff.id}/versions`)).json() as { items: Array<{ id: string }> }
+    ).items;
+    const url = `/v1/tariff-versions/${wrong!.id}/correct`;
+    const body = { definition: dataTariff('0.00001'), reason: 'rate keyed with a 9 instead of a 1' };
+    expectProblem(await call('POST', url, body, readOnly), 403, {});
+    expectProblem(await call('POST', url, { definition: dataTariff('0.00001') }), 400, {});
+    expectProblem(await call('POST', url, { ...body, definition: dataTariff('-0.00001') }), 400, {
+      code: 'catalog.negative_amount',
+      field: '/body/definition/data/0/pricing/unitPrice',
+    });
+    const response = await call('POST', url, body);
+    assert.equal(response.statusCode, 201, response.body);
+    const corrected = response.json() as {
+      id: string;
+      status: string;
+      effectiveFrom: string;
+      correction: { correctsVersionId: string; reason: string };
+    };
+    assert.equal(response.headers.location, `/v1/tariff-versions/${corrected.id}`);
+    assert.equal(corrected.status, 'published');
+    assert.equal(corrected.effectiveFrom, '2026-01-01T00:00:00.000Z');
+    assert.deepEqual(corrected.correction, { correctsVersionId: wrong!.id, reason: body.reason });
+    const old = (await call('GET', `/v1/tariff-versions/${wrong!.id}`)).json() as { status: string };
+    assert.equal(old.status, 'superseded');
+    const inForce = (
+      await call('GET', `/v1/tariffs/${tariff.id}/versions?at=2026-06-01T00:00:00Z`)
+    ).json() as { items: Array<{ id: string }> };
+    assert.equal(inForce.items[0]!.id, corrected.id);
+    expectProblem(await call('POST', url, body), 409, { code: 'catalog.version_not_correctable' });
+    // A version that has not started is replaced, not corrected.
+    const future = await create(`/v1/tariffs/${tariff.id}/versions`, {
+      effectiveFrom: '2035-01-01T00:00:00Z',
+      definition: dataTariff('0.00002'),
+    });
+    expectProblem(await call('POST', `/v1/tariff-versions/${future.id}/correct`, body), 409, {
+      code: 'catalog.version_not_correctable',
+    });
+  });
+
   it('dry run: a draft tariff priced against a CSV sample of usage, per offer and zone', async () => {
     const text = readFileSync(
       fileURLToPath(new URL('../../examples/catalog/demo-operator.yaml', import.meta.url)),

@@ -382,6 +382,20 @@ for (const dialect of dialects) {
     });
 
     it('the same :id routes do work for B on B’s own records (the 404s above are tenancy)', async () => {
+      // A correction needs a version that has started (trv_ is a draft of 2030) and a valid definition.
+      const correctStartedVersion = async () => {
+        const versions = (
+          await call(api.b.adminKey, 'GET', `/v1/tariffs/${owned.b.trf![0]}/versions`)
+        ).json() as { items: Array<{ id: string; status: string; effectiveFrom: string }> };
+        const started = versions.items.find((v) => v.status === 'published' && v.effectiveFrom < '2027')!;
+        const stored = (await call(api.b.adminKey, 'GET', `/v1/tariff-versions/${started.id}`)).json() as {
+          definition: unknown;
+        };
+        return call(api.b.adminKey, 'POST', `/v1/tariff-versions/${started.id}/correct`, {
+          definition: stored.definition,
+          reason: 'tenancy check',
+        });
+      };
       // Destructive routes last, so B's records still exist for the others.
       const routes = protectedRoutes(api.server)
         .filter((route) => idPrefixOf(route) !== undefined && !coveredByUsageTest(route))
@@ -398,7 +412,9 @@ for (const dialect of dialects) {
               payload:
                 'prefix,description,rate,connect_fee,increments,currency,effective_date\n4930,Berlin,0.01,0,60/60,EUR,2026-01-01\n',
             })
-          : await call(api.b.adminKey, route.method, pathOf(route, id), body && sampleBody(body));
+          : route.url.endsWith('/correct')
+            ? await correctStartedVersion()
+            : await call(api.b.adminKey, route.method, pathOf(route, id), body && sampleBody(body));
         assert.ok(
           response.statusCode < 300,
           `${label(route)} by B on its own ${id}: ${response.statusCode} ${response.body}`,

@@ -140,7 +140,11 @@ function diffVersions(
     if (contentFields.length > 0 && old.effectiveFrom < now) {
       problems.push({
         path: `${base}/versions/${indexOf(version)}`,
-        message: `${what} version from ${old.effectiveFrom} has been in force since then; its ${contentFields.join(', ')} cannot change: add a new version instead`,
+        message:
+          `${what} version from ${old.effectiveFrom} has been in force since then; its ${contentFields.join(', ')} cannot change: add a new version instead` +
+          (what.startsWith('tariff')
+            ? ' (or, for a rate that was wrong, correct the version: tollgate tariffs correct)'
+            : ''),
       });
       continue;
     }

@@ -12,6 +12,7 @@ export const CatalogErrors = defineErrorCodes('catalog', {
   version_gap: { kind: 'validation', title: 'Gap between versions' },
   version_started: { kind: 'conflict', title: 'Version already in force' },
   version_not_draft: { kind: 'conflict', title: 'Version is not a draft' },
+  version_not_correctable: { kind: 'conflict', title: 'Version cannot be corrected' },
   no_version_in_force: { kind: 'not_found', title: 'No version in force' },
   version_not_found: { kind: 'not_found', title: 'Version not found' },
   product_not_found: { kind: 'not_found', title: 'Product not found' },

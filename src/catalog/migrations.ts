@@ -102,4 +102,13 @@ export const catalogMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0055_tariff_corrections': {
+    // A correction replaces a published version for its whole range (correctTariffVersion): the
+    // new version names the one it corrects and why; the corrected one becomes 'superseded'.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('tariff_versions').addColumn('corrects_version_id', 'text').execute();
+      await db.schema.alterTable('tariff_versions').addColumn('correction_reason', 'text').execute();
+    },
+  },
 };

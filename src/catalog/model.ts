@@ -271,7 +271,11 @@ export interface OfferDefinition {
   readonly versions: readonly OfferVersionDefinition[];
 }
 
-export type VersionStatus = 'draft' | 'published';
+/**
+ * 'superseded': a published tariff version replaced for its whole range by a correction
+ * (correctTariffVersion); kept for the records rated under it, never in force again.
+ */
+export type VersionStatus = 'draft' | 'published' | 'superseded';
 
 export interface Offer {
   readonly id: string;
@@ -351,6 +355,8 @@ export interface TariffVersion {
   readonly definition: unknown;
   readonly createdAt: Instant;
   readonly publishedAt: Instant | undefined;
+  /** For a correction: the version it replaces for the same range, and why. */
+  readonly correction?: { readonly correctsVersionId: string; readonly reason: string };
 }
 
 // ------------------------------------------------------------------------------------------------

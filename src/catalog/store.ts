@@ -64,6 +64,9 @@ export interface OfferVersionsTable extends VersionColumns {
 }
 export interface TariffVersionsTable extends VersionColumns {
   tariff_id: string;
+  /** Migration 0055: set on a correction (the version it replaces and why), else null. */
+  corrects_version_id: string | null;
+  correction_reason: string | null;
 }
 
 export interface OfferPricesTable {
@@ -391,6 +394,9 @@ function toTariffVersion(row: TariffVersionsTable): TariffVersion {
     definition: toJson<unknown>(row.definition, 'tariff_versions.definition'),
     createdAt: row.created_at,
     publishedAt: row.published_at ?? undefined,
+    ...(row.corrects_version_id !== null && row.corrects_version_id !== undefined
+      ? { correction: { correctsVersionId: row.corrects_version_id, reason: row.correction_reason ?? '' } }
+      : {}),
   };
 }
 
@@ -428,6 +434,8 @@ export async function insertTariffVersion(db: Executor, version: TariffVersion):
       definition: fromJson(version.definition),
       created_at: version.createdAt,
       published_at: version.publishedAt ?? null,
+      corrects_version_id: version.correction?.correctsVersionId ?? null,
+      correction_reason: version.correction?.reason ?? null,
     })
     .execute();
 }
@@ -530,6 +538,8 @@ export async function listTariffVersions(
         'price_change_policy',
         'created_at',
         'published_at',
+        'corrects_version_id',
+        'correction_reason',
       ])
       .orderBy('effective_from')
       .orderBy('number')

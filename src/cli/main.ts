@@ -19,7 +19,9 @@ import {
   applyCatalog,
   diffCatalog,
   exportCatalog,
+  correctTariffVersion,
   importRateDeck,
+  tariffVersionAt,
   validateCatalogFiles,
 } from '../workflows/catalog.js';
 import {
@@ -35,6 +37,7 @@ import { registerUsageCommands } from './usage.js';
 import { registerChargingCommands } from './charging.js';
 import { registerNchfDemoCommand } from './nchf-demo.js';
 import { writeFileSync, readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 
 const CLI_ACTOR: Actor = { type: 'cli', id: process.env.USER ?? 'operator' };
 
@@ -422,6 +425,52 @@ export function buildCli(): Command {
             () =>
               `Imported ${result.rows} rows (${result.prefixes} prefixes, ${result.zones} zones) as ${result.version.status} version ` +
               `${result.version.number} (${result.version.id}) of ${o.tariff}, from ${result.version.effectiveFrom}.`,
+          );
+        }),
+    );
+
+  tariffs
+    .command('correct')
+    .description(
+      'correct a published tariff version that has started (the one in force at --at, or --tariff-version): ' +
+        'the file replaces its rates for its whole range; then re-rate the usage (usage rerate) to write the deltas',
+    )
+    .argument(
+      '<file>',
+      'the corrected tariff definition, JSON or YAML (as under `definition:` in a catalog file)',
+    )
+    .requiredOption('--tenant <slug>', 'tenant slug or id')
+    .option('--tariff <code>', 'the tariff (code or id), with --at')
+    .option('--at <instant>', 'an instant the wrong version was in force, e.g. 2026-11-28T00:00:00Z')
+    .option('--tariff-version <id>', 'the tariff version to correct, instead of --tariff and --at')
+    .requiredOption('--reason <text>', 'what was wrong (kept with the version and in the audit trail)')
+    .action(
+      async (
+        file: string,
+        o: { tenant: string; tariff?: string; at?: string; tariffVersion?: string; reason: string },
+        command: Command,
+      ) =>
+        withApp(command, async (app, out) => {
+          const caller = await tenantCaller(app, o.tenant);
+          let versionId = o.tariffVersion;
+          if (versionId === undefined) {
+            if (o.tariff === undefined || o.at === undefined)
+              throw fail(CommonErrors.invalid_input, 'give --tariff and --at, or --tariff-version', {
+                field: '--tariff-version',
+              });
+            versionId = (await tariffVersionAt(app, caller.tenantId, o.tariff, o.at)).version.id;
+          }
+          const definition = parseYaml(readText(file)) as unknown;
+          const version = await correctTariffVersion(app, caller, versionId, {
+            definition,
+            reason: o.reason,
+          });
+          const { definition: _definition, ...shown } = version;
+          out.result(
+            shown,
+            () =>
+              `Corrected ${versionId}: version ${version.number} (${version.id}) replaces it from ${version.effectiveFrom}` +
+              `${version.effectiveTo === undefined ? '' : ` to ${version.effectiveTo}`}. Re-rate the usage of that range to write the deltas.`,
           );
         }),
     );

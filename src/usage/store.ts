@@ -1100,22 +1100,51 @@ export async function findRatedUsage(
   return row === undefined ? undefined : (await withTraces(db, tenantId, [row]))[0];
 }
 
-/** Every record that corrects `ids` (re-rating deltas), for computing the current net charge. */
+/**
+ * Every record that corrects one of `originals` (re-rating deltas), in id order, for computing the
+ * current net charge. A delta has its original's start (rerateUsage copies it), so the originals
+ * are looked up in groups of up to 500 by (tenant, start range of the group, ids): each query
+ * stays within the bound-parameter limits (SQLite 32 766, PostgreSQL 65 535) and walks the
+ * rated_usage_start index over the group's time span, not the whole table (there is no index on
+ * corrects_id). Groups are cut from the originals sorted by start, so their spans do not overlap
+ * and a month re-rated reads each index entry of the month about once.
+ */
 export async function listCorrections(
   db: Executor,
   tenantId: string,
-  ids: readonly bigint[],
+  originals: ReadonlyArray<{ readonly id: bigint; readonly startAt: string }>,
 ): Promise<RatedUsageTable[]> {
-  if (ids.length === 0) return [];
-  const rows = await db
-    .selectFrom('rated_usage')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .where('corrects_id', 'in', ids)
-    .orderBy('id')
-    .execute();
+  if (originals.length === 0) return [];
+  const sorted = [...originals].sort((a, b) =>
+    a.startAt < b.startAt ? -1 : a.startAt > b.startAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+  );
+  const rows: RatedUsageTable[] = [];
+  for (let i = 0; i < sorted.length; i += CORRECTION_GROUP) {
+    const group = sorted.slice(i, i + CORRECTION_GROUP);
+    const part = await db
+      .selectFrom('rated_usage')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('start_at', '>=', (group[0] as { startAt: string }).startAt)
+      .where('start_at', '<=', (group[group.length - 1] as { startAt: string }).startAt)
+      .where(
+        'corrects_id',
+        'in',
+        group.map((o) => o.id),
+      )
+      .execute();
+    rows.push(...part);
+  }
+  rows.sort((a, b) => {
+    const x = BigInt(a.id);
+    const y = BigInt(b.id);
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
   return withTraces(db, tenantId, rows);
 }
+
+/** Originals per listCorrections query (well under every database's bound-parameter limit). */
+const CORRECTION_GROUP = 500;
 
 /** Sums of rated amounts per currency, for reports and tests. */
 export async function sumRatedUsage(

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Instant } from '../kernel/clock.js';
-import { fail, isTollgateError } from '../kernel/errors.js';
+import { CommonErrors, fail, isTollgateError } from '../kernel/errors.js';
 import { newId } from '../kernel/ids.js';
 import { RATED_SCALE } from '../kernel/money.js';
 import { formatDecimal } from '../kernel/decimal.js';
@@ -1066,6 +1066,87 @@ export async function publishTariffVersion(
       event: { type: 'tariff_version.published', payload: summary },
     });
     return after;
+  });
+}
+
+/** The longest correction reason kept (it goes into the version and the audit record). */
+const MAX_CORRECTION_REASON = 500;
+
+/**
+ * Corrects a published tariff version that has started (a wrong rate found after usage was rated
+ * with it): a new published version with the corrected definition takes its place for exactly its
+ * range, naming it and the reason, and it becomes 'superseded' — kept, so the records rated under
+ * it still say what they were rated with, but never in force again. History is otherwise not
+ * rewritten: rated records keep their charges until a re-rating run (`usage rerate`) writes
+ * delta records against the corrected version. A version that has not started is changed by
+ * replacing it, not corrected. Audited as tariff_version.corrected, with the event of that name.
+ */
+export async function correctTariffVersion(
+  deps: WorkflowDeps,
+  caller: Caller,
+  versionId: string,
+  input: { readonly definition: unknown; readonly reason: string },
+): Promise<TariffVersion> {
+  const reason = typeof input.reason === 'string' ? input.reason.trim() : '';
+  if (reason.length === 0 || reason.length > MAX_CORRECTION_REASON)
+    throw fail(
+      CommonErrors.invalid_input,
+      `a correction needs a reason of 1 to ${MAX_CORRECTION_REASON} characters (what was wrong)`,
+      { field: '/reason', record: versionId },
+    );
+  return runChange(deps, caller, async (ctx) => {
+    const old = await store.findTariffVersion(ctx.tx, ctx.tenantId, versionId);
+    if (!old) throw notFound('version_not_found', 'tariff version', versionId);
+    const now = ctx.clock.now();
+    if (old.status !== 'published')
+      throw fail(
+        CatalogErrors.version_not_correctable,
+        old.status === 'draft'
+          ? `tariff version ${versionId} is a draft: change it or replace it, then publish it`
+          : `tariff version ${versionId} was already corrected; correct the version that replaced it`,
+        { record: versionId },
+      );
+    if (old.effectiveFrom > now)
+      throw fail(
+        CatalogErrors.version_not_correctable,
+        `tariff version ${versionId} starts at ${old.effectiveFrom}, after now: nothing was rated with it; ` +
+          'add a version with the right rates from the same instant instead',
+        { record: versionId },
+      );
+    const tariff = (await store.findTariff(ctx.tx, ctx.tenantId, old.tariffId))!;
+    checkTariffDefinition(input.definition, tariff);
+    await store.updateTariffVersion(ctx.tx, ctx.tenantId, old.id, { status: 'superseded' });
+    const number = await store.nextVersionNumber(ctx.tx, 'tariff_versions', ctx.tenantId, tariff.id);
+    const version: TariffVersion = {
+      id: newId(P.tariffVersion, ctx.clock),
+      tenantId: ctx.tenantId,
+      tariffId: tariff.id,
+      number,
+      status: 'published',
+      effectiveFrom: old.effectiveFrom,
+      effectiveTo: old.effectiveTo,
+      priceChangePolicy: old.priceChangePolicy,
+      definition: input.definition,
+      createdAt: now,
+      publishedAt: now,
+      correction: { correctsVersionId: old.id, reason },
+    };
+    await store.insertTariffVersion(ctx.tx, version);
+    const summary = {
+      ...tariffVersionSummary(version),
+      tariffCode: tariff.code,
+      correctsVersionId: old.id,
+      reason,
+    };
+    await recordChange(ctx, {
+      action: 'tariff_version.corrected',
+      entityType: 'tariff_version',
+      entityId: version.id,
+      before: { ...tariffVersionSummary(old), tariffCode: tariff.code },
+      after: summary,
+      event: { type: 'tariff_version.corrected', payload: summary },
+    });
+    return version;
   });
 }
 

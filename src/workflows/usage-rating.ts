@@ -705,7 +705,9 @@ export async function explainUsage(
   id: bigint,
 ): Promise<UsageExplanation> {
   const usage = await getRatedUsage(deps, tenantId, id);
-  const corrections = (await store.listCorrections(readExecutor(deps), tenantId, [id])).map(toRatedUsageView);
+  const corrections = (
+    await store.listCorrections(readExecutor(deps), tenantId, [{ id, startAt: usage.startAt }])
+  ).map(toRatedUsageView);
   const net = corrections.reduce((sum, c) => sum + c.amountPico, usage.amountPico);
   const trace = (
     corrections.length > 0 ? (corrections[corrections.length - 1] as RatedUsageView).trace : usage.trace
@@ -810,7 +812,7 @@ export async function rerateUsage(
     const corrections = await store.listCorrections(
       ctx.tx,
       tenantId,
-      rows.map((r) => BigInt(r.id)),
+      rows.map((r) => ({ id: BigInt(r.id), startAt: r.start_at })),
     );
     // The net charge of each record so far, and the trace of its latest rating (whose allowance
     // draws and tier units are what the counters hold for it now).

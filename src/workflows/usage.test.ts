@@ -30,6 +30,7 @@ import {
   testCsvSource,
 } from '../testing/usage.js';
 import { loadCounters } from '../usage/store.js';
+import { correctTariffVersion, getTariffVersion } from './catalog.js';
 import { jsonLineToItem } from '../usage/readers/index.js';
 import { readerSettingsOf, type ReadItem } from '../usage/index.js';
 import { UsagePipeline } from './usage-pipeline.js';
@@ -232,5 +233,90 @@ describeEachDialect('workflows: usage import, rejects, controls and re-rating', 
     // 500 minutes granted; twelve 50-minute calls and six 10-minute ones cannot all fit.
     assert.equal(drawn, 30_000);
     assert.ok(clara.some((r) => r.amountPico > 0n));
+  });
+  it('re-rates after a tariff correction: one delta per changed record, across many records, and nothing the second time', async () => {
+    // 1 100 calls to the UK (WORLD: 0.99 EUR a minute at 60/60 + 0.25 connect; 125 s → 3.22 EUR),
+    // more than one group of listCorrections (500 originals per query) on the second run.
+    const count = 1_100;
+    const lines = [TEST_CSV_HEADER];
+    for (let i = 0; i < count; i++) {
+      const second = 14 * 3600 + i * 7;
+      const hh = String(Math.floor(second / 3600)).padStart(2, '0');
+      const mm = String(Math.floor(second / 60) % 60).padStart(2, '0');
+      const ss = String(second % 60).padStart(2, '0');
+      lines.push(`uk${i},VOICE,015120000003,00442079460000,2026-11-28 ${hh}:${mm}:${ss},125,,`);
+    }
+    const calls = join(dir, 'msc-uk-calls.csv');
+    writeFileSync(calls, `${lines.join('\n')}\n`);
+    const imported = await importUsageFile(deps(), caller, { source: 'msc-test', path: calls });
+    assert.equal(imported.import.rated, count);
+    const originals = (
+      await listRatedUsage(deps(), caller.tenantId, { importId: imported.import.id, limit: 2_000 })
+    ).filter((r) => r.kind === 'original');
+    assert.equal(originals.length, count);
+    assert.ok(originals.every((r) => r.amountPico === 3_220_000_000_000n));
+
+    // The WORLD rate was wrong: 0.89, not 0.99. Correct the version the calls were rated with.
+    const usedVersion = originals[0]!.tariffVersionId!;
+    const old = await getTariffVersion(deps(), caller.tenantId, usedVersion);
+    const definition = structuredClone(old.definition) as {
+      voice: { rates: Array<{ zone: string; unitPrice: string }> };
+    };
+    const world = definition.voice.rates.find((r) => r.zone === 'WORLD')!;
+    assert.equal(world.unitPrice, '0.99');
+    world.unitPrice = '0.89';
+    await assert.rejects(
+      correctTariffVersion(deps(), caller, usedVersion, { definition, reason: '  ' }),
+      (error: unknown) => isTollgateError(error) && error.field === '/reason',
+    );
+    const corrected = await correctTariffVersion(deps(), caller, usedVersion, {
+      definition,
+      reason: 'WORLD rate loaded as 0.99 instead of 0.89',
+    });
+    assert.equal(corrected.effectiveFrom, old.effectiveFrom);
+    assert.equal(corrected.effectiveTo, old.effectiveTo);
+    assert.deepEqual(corrected.correction, {
+      correctsVersionId: usedVersion,
+      reason: 'WORLD rate loaded as 0.99 instead of 0.89',
+    });
+    assert.equal((await getTariffVersion(deps(), caller.tenantId, usedVersion)).status, 'superseded');
+    // Corrected once; the superseded version cannot be corrected again.
+    await assert.rejects(
+      correctTariffVersion(deps(), caller, usedVersion, { definition, reason: 'again' }),
+      (error: unknown) => isTollgateError(error) && error.code === 'catalog.version_not_correctable',
+    );
+
+    const window = {
+      subscriptionId: originals[0]!.subscriptionId,
+      from: '2026-11-01T00:00:00Z',
+      to: '2026-12-01T00:00:00Z',
+    };
+    const first = await rerateUsage(deps(), caller, window);
+    assert.equal(first.failed, 0);
+    const deltas = (
+      await listRatedUsage(deps(), caller.tenantId, { subscriptionId: window.subscriptionId, limit: 5_000 })
+    ).filter((r) => r.kind === 'rerate');
+    assert.equal(deltas.length, first.deltas);
+    // One delta per UK call: 3 × 0.89 + 0.25 = 2.92 EUR, so −0.30 EUR each, naming the corrected
+    // version. (The earlier tests' national calls may get deltas too: re-rating draws the minutes
+    // allowance in event order, which is not the order they arrived in.)
+    const ids = new Set(originals.map((r) => r.id));
+    const ukDeltas = deltas.filter((d) => d.correctsId !== undefined && ids.has(d.correctsId));
+    assert.equal(ukDeltas.length, count);
+    assert.ok(ukDeltas.every((d) => d.amountPico === -300_000_000_000n));
+    assert.ok(ukDeltas.every((d) => d.tariffVersionId === corrected.id));
+    const explanation = await explainUsage(deps(), caller.tenantId, originals[count - 1]!.id);
+    assert.ok(
+      explanation.lines.some((line) => /^Re-rated .*: -0\.3 EUR$/.test(line)),
+      explanation.lines.join('\n'),
+    );
+    // The originals are as they were: rated usage is append-only.
+    const again = (
+      await listRatedUsage(deps(), caller.tenantId, { importId: imported.import.id, limit: 2_000 })
+    ).filter((r) => r.kind === 'original');
+    assert.ok(again.every((r) => r.amountPico === 3_220_000_000_000n));
+
+    const second = await rerateUsage(deps(), caller, window);
+    assert.deepEqual({ deltas: second.deltas, failed: second.failed }, { deltas: 0, failed: 0 });
   });
 });

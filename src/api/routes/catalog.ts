@@ -47,6 +47,7 @@ import {
   addOfferVersion,
   addTariffVersion,
   changeOffer,
+  correctTariffVersion,
   createCatalog,
   createCategory,
   createOffer,
@@ -1586,12 +1587,17 @@ export function catalogRoutes(app: App): FastifyPluginAsync {
         id: { type: 'string' },
         tariffId: { type: 'string' },
         number: { type: 'integer' },
-        status: { type: 'string', enum: ['draft', 'published'] },
+        status: { type: 'string', enum: ['draft', 'published', 'superseded'] },
         effectiveFrom: { type: 'string' },
         effectiveTo: { type: 'string' },
         priceChangePolicy: { type: 'string' },
         createdAt: { type: 'string' },
         publishedAt: { type: 'string' },
+        correction: {
+          type: 'object',
+          description: 'On a correction: the version it replaced for the same range, and why',
+          properties: { correctsVersionId: { type: 'string' }, reason: { type: 'string' } },
+        },
       },
     } as const;
     const summary = (version: TariffVersion) => {
@@ -1865,6 +1871,33 @@ export function catalogRoutes(app: App): FastifyPluginAsync {
         },
       },
       async (request) => summary(await publishTariffVersion(app, callerOf(request), idOf(request))),
+    );
+    server.post(
+      '/v1/tariff-versions/:id/correct',
+      {
+        config: { access: { roles: WRITE } },
+        schema: {
+          tags: v1,
+          summary:
+            'Correct a published version that has started: a new version with the corrected definition replaces it for its whole range (it becomes superseded); re-rate the usage to write the deltas',
+          params: idParams(P.tariffVersion),
+          body: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['definition', 'reason'],
+            properties: {
+              definition: { type: 'object' },
+              reason: { type: 'string', minLength: 1, maxLength: 500, description: 'What was wrong' },
+            },
+          },
+          response: { 201: versionSummarySchema, ...problemResponses },
+        },
+      },
+      async (request, reply) => {
+        const body = request.body as { definition: unknown; reason: string };
+        const version = await correctTariffVersion(app, callerOf(request), idOf(request), body);
+        return created(reply, summary(version), `/v1/tariff-versions/${version.id}`);
+      },
     );
     server.post(
       '/v1/offers/:id/versions',
