@@ -107,6 +107,11 @@ describe('access control on every route', () => {
         headers: { authorization: `Basic ${Buffer.from('admin:admin').toString('base64')}` },
         code: 'access.invalid_credentials',
       },
+      {
+        headers: { authorization: `Basic ${Buffer.from(`tollgate:${unknownKey}`).toString('base64')}` },
+        code: 'access.invalid_credentials',
+      },
+      { headers: { authorization: 'Basic %%%' }, code: 'access.invalid_credentials' },
       { headers: bearer('not-a-token'), code: 'access.token_invalid' },
     ];
     for (const route of routes) {
@@ -168,6 +173,16 @@ describe('access control on every route', () => {
       headers: { 'x-api-key': api.a.adminKey },
     });
     assert.equal(response.statusCode, 200);
+    assert.equal((response.json() as { id: string }).id, api.a.id);
+  });
+
+  it('HTTP Basic with an API key as the password works like a bearer key (mod_json_cdr can send only that)', async () => {
+    const response = await api.server.inject({
+      method: 'GET',
+      url: '/v1/tenant',
+      headers: { authorization: `Basic ${Buffer.from(`tollgate:${api.a.adminKey}`).toString('base64')}` },
+    });
+    assert.equal(response.statusCode, 200, response.body);
     assert.equal((response.json() as { id: string }).id, api.a.id);
   });
 

@@ -4,7 +4,7 @@
  * Each route must declare its access in `config.access`: either `{ roles: [...] }` or
  * `{ public: '<why it is public>' }`. The server refuses to start if a route declares neither,
  * so a new route cannot ship unprotected. Credentials: `Authorization: Bearer <API key or signed
- * token>` or `X-Api-Key: <API key>`. No credentials → 401; a valid principal without an allowed
+ * token>`, `X-Api-Key: <API key>`, or HTTP Basic with an API key as the password. No credentials → 401; a valid principal without an allowed
  * role → 403. Every handler then works inside the principal's tenant only.
  */
 import type { FastifyInstance, FastifyRequest, FastifySchema, RouteOptions } from 'fastify';
@@ -37,13 +37,34 @@ function credentialsOf(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   if (typeof header === 'string' && header.length > 0) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match)
-      throw fail(AccessErrors.invalid_credentials, 'Authorization must be "Bearer <API key or token>"');
-    return match[1];
+    if (match) return match[1];
+    const basic = /^Basic\s+([A-Za-z0-9+/]+={0,2})\s*$/i.exec(header);
+    if (basic) return apiKeyOfBasic(basic[1] as string);
+    throw fail(
+      AccessErrors.invalid_credentials,
+      'Authorization must be "Bearer <API key or token>" (or HTTP Basic with an API key as the password)',
+    );
   }
   const apiKey = request.headers['x-api-key'];
   if (typeof apiKey === 'string' && apiKey.length > 0) return apiKey;
   return undefined;
+}
+
+/**
+ * The API key in HTTP Basic credentials: the password (the user name is not checked; `tollgate`
+ * reads well). For clients that can send nothing else, such as FreeSWITCH mod_json_cdr (`cred`).
+ * Only API keys: a signed token is sent as a bearer token.
+ */
+function apiKeyOfBasic(encoded: string): string {
+  const text = Buffer.from(encoded, 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  const password = colon < 0 ? '' : text.slice(colon + 1);
+  if (!password.startsWith('tgk_'))
+    throw fail(
+      AccessErrors.invalid_credentials,
+      'HTTP Basic credentials must carry an API key (tgk_...) as the password',
+    );
+  return password;
 }
 
 /**
