@@ -1106,3 +1106,39 @@ export async function offersReferencing(
   }
   return [...found].sort();
 }
+
+// ------------------------------------------------------------------------------------------------
+// Change detection
+
+/**
+ * A short text that changes whenever the tenant's catalog changes in a way that can change a price:
+ * products, offers and tariffs (count and last update) and their versions (count, last created,
+ * last published). Version definitions are never updated in place (a change of a version that has
+ * not started replaces it; a correction adds one), so these catch every change. A long-running
+ * pricer (the online charging engine) compares it now and then with the one it loaded under, and
+ * reloads when it differs: a catalog change made by another process (the CLI) is seen too.
+ */
+export async function catalogFingerprint(db: Executor, tenantId: string): Promise<string> {
+  const parts: unknown[] = [];
+  for (const table of ['products', 'offers', 'tariffs'] as const) {
+    const row = await db
+      .selectFrom(table)
+      .select((eb) => [eb.fn.countAll().as('n'), eb.fn.max('updated_at').as('a')])
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirst();
+    parts.push(row?.n, row?.a);
+  }
+  for (const table of ['offer_versions', 'tariff_versions'] as const) {
+    const row = await db
+      .selectFrom(table)
+      .select((eb) => [
+        eb.fn.countAll().as('n'),
+        eb.fn.max('created_at').as('a'),
+        eb.fn.max('published_at').as('b'),
+      ])
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirst();
+    parts.push(row?.n, row?.a, row?.b);
+  }
+  return parts.map((part) => String(part ?? '')).join('|');
+}

@@ -14,6 +14,7 @@ import { listEvents } from '../events/index.js';
 import { explainUsage, listRatedUsage, rerateUsage } from './usage-rating.js';
 import { listControls } from './usage.js';
 import { formatDecimal } from '../kernel/decimal.js';
+import { correctTariffVersion, tariffVersionAt } from './catalog.js';
 
 // Clara Weber (4915120000003, demo data) has an account in EUR. Online pricing takes her plan's
 // tariff with the allowances left out (they are buckets online): a national mobile call is priced
@@ -377,5 +378,47 @@ describeEachDialect('workflows: online charging engine', (db) => {
     });
     assert.equal(result.outcome.code, 'user_unknown');
     assert.match(result.outcome.message, /identity/);
+  });
+  it('prices with a corrected tariff within seconds of the correction, made outside the engine', async () => {
+    const used = (units: bigint) => ({
+      terminate: true,
+      items: [{ ratingGroup: 10, service: 'voice' as const, calledNumber: '491701234567', usedUnits: units }],
+    });
+    const topUp = await engine.move(tenantId, accountId, 'top_up', {
+      balanceId,
+      amount: 50n * EUR,
+      reference: 'pay-catalog-check',
+    });
+    assert.equal(topUp.code, 'ok');
+    assert.equal((await call('cat1', 0)).outcome.items[0]!.grantCode, 'granted');
+    clock.advanceMs(60_000);
+    const before = (await call('cat1', 1, used(60n))).outcome.items[0]!;
+    assert.equal(before.commitCode, 'committed');
+
+    // Every voice rate was keyed 100 times too low: 1.00 EUR a minute, whatever the band.
+    const { version } = await tariffVersionAt(deps(), tenantId, 'MOBILE-STANDARD', clock.now());
+    const definition = structuredClone(version.definition) as {
+      voice: { rates: Array<{ unitPrice: string; bandPrices?: unknown }> };
+    };
+    for (const rate of definition.voice.rates) {
+      rate.unitPrice = '1.00';
+      delete rate.bandPrices;
+    }
+    await correctTariffVersion(deps(), { tenantId, actor: { type: 'system', id: 'test' } }, version.id, {
+      definition,
+      reason: 'voice rates keyed in the wrong unit',
+    });
+    // The next request after the check interval asks whether the catalog changed (in the
+    // background); the sessions that start after the answer are priced with the correction.
+    clock.advanceMs(6_000);
+    assert.equal((await call('cat2', 0)).outcome.items[0]!.grantCode, 'granted');
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal((await call('cat3', 0)).outcome.items[0]!.grantCode, 'granted');
+    clock.advanceMs(60_000);
+    const after = (await call('cat3', 1, used(60n))).outcome.items[0]!;
+    assert.equal(after.commitCode, 'committed');
+    assert.equal(after.chargedUnits, 60n);
+    assert.ok(after.chargedPico >= EUR, `60 s at 1.00 EUR a minute cost ${after.chargedPico} pico`);
+    assert.ok(after.chargedPico > before.chargedPico);
   });
 });

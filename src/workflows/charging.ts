@@ -192,10 +192,13 @@ interface Group {
 }
 
 /**
- * Groups in flight on the writer thread: one committing (waiting for its fsync) and one sent
- * behind it; the next is built meanwhile.
+ * Groups in flight on the writer thread: one committed and waiting for its sync of the WAL (or
+ * still running) and one sent behind it; the next is built meanwhile.
  */
 const MAX_GROUPS_IN_FLIGHT = 2;
+
+/** How often the engine checks that the catalog it prices with is still current (checkCatalog). */
+const CATALOG_CHECK_MS = 5_000;
 
 function newGroup(): Group {
   return { tenants: new Map(), waiters: [] };
@@ -246,6 +249,8 @@ export class ChargingEngine {
   private readonly pricers = new Map<string, Promise<OnlinePricer>>();
   /** The pricers of `pricers` that have loaded, likewise. */
   private readonly loadedPricers = new Map<string, OnlinePricer>();
+  /** tenant → when its pricer was last checked against the catalog (checkCatalog). */
+  private readonly catalogCheckedAtMs = new Map<string, number>();
   private readonly directories = new Map<string, { directory: SubscriberDirectory; loadedAtMs: number }>();
   private group: Group = newGroup();
   private flushScheduled = false;
@@ -298,6 +303,7 @@ export class ChargingEngine {
         this.pricerOf(input.tenantId),
       ]);
     }
+    this.checkCatalog(input.tenantId, pricer);
     const subscriptionId = owner.subscription.id;
     if (account.state.subscriptions.get(subscriptionId) !== account.accountId) {
       account.state.subscriptions.set(subscriptionId, account.accountId);
@@ -646,6 +652,26 @@ export class ChargingEngine {
       pricer = pending;
     }
     return pricer;
+  }
+
+  /**
+   * Every CATALOG_CHECK_MS at most, asks (in the background) whether the tenant's catalog is still
+   * the one `pricer` loaded, and forgets it when not: a catalog change made anywhere (the API of
+   * this server, the CLI, another server) reaches online pricing within about that long. Requests
+   * until then are priced with the catalog as loaded; a failed check is tried again next time.
+   */
+  private checkCatalog(tenantId: string, pricer: OnlinePricer): void {
+    const now = this.options.clock.nowMs();
+    const last = this.catalogCheckedAtMs.get(tenantId);
+    if (last !== undefined && now - last < CATALOG_CHECK_MS) return;
+    this.catalogCheckedAtMs.set(tenantId, now);
+    if (last === undefined) return; // just loaded
+    pricer.isCurrent(this.options.database.db).then(
+      (current) => {
+        if (!current && this.loadedPricers.get(tenantId) === pricer) this.forgetCatalog(tenantId);
+      },
+      () => undefined,
+    );
   }
 
   /** Forgets the catalog the engine prices with (after a catalog change); the next request reloads it. */
@@ -1044,6 +1070,7 @@ export class ChargingEngine {
       this.accountOf(input.tenantId, owner.account.id, owner.account.currency),
       this.pricerOf(input.tenantId),
     ]);
+    this.checkCatalog(input.tenantId, pricer);
     return {
       subscriptionId: owner.subscription.id,
       accountId: account.accountId,

@@ -74,6 +74,12 @@ class RatingCatalog {
   readonly tariffs = new Map<string, TariffVersionInput[]>();
   /** Plan templates, shared by every subscription on the same offer versions (this catalog only). */
   readonly plans = new RatingPlanCache();
+  /**
+   * Compiled plans per owner, by window. Per catalog: an owner (the directory's object) can
+   * outlive a catalog (the online engine keeps its directory when it reloads a changed catalog),
+   * and its plans must not.
+   */
+  readonly plansOf = new WeakMap<Owner, CachedPlan[]>();
 
   static async load(db: Executor, tenantId: string): Promise<RatingCatalog> {
     const catalog = new RatingCatalog();
@@ -141,10 +147,8 @@ interface CachedPlan {
   readonly failure: RatingFailure | undefined;
 }
 
-/** Plans per owner, by window; owners are the directory's objects, so the cache dies with the pipeline. */
-const plansOf = new WeakMap<Owner, CachedPlan[]>();
-
 function resolvePlan(catalog: RatingCatalog, owner: Owner, ms: number): CachedPlan {
+  const plansOf = catalog.plansOf;
   let cached = plansOf.get(owner);
   if (cached !== undefined) {
     for (const entry of cached) if (entry.fromMs <= ms && ms < entry.toMs) return entry;
@@ -455,10 +459,22 @@ class CatalogRater implements BatchRater {
 export class OnlinePricer {
   private readonly result = new RatingResult();
 
-  private constructor(private readonly catalog: RatingCatalog) {}
+  private constructor(
+    private readonly catalog: RatingCatalog,
+    /** The tenant's catalogFingerprint read before the catalog was loaded. */
+    readonly fingerprint: string,
+    private readonly tenantId: string,
+  ) {}
 
   static async load(db: Executor, tenantId: string): Promise<OnlinePricer> {
-    return new OnlinePricer(await RatingCatalog.load(db, tenantId));
+    // The fingerprint first: a change made while the catalog loads then shows as a difference.
+    const fingerprint = await catalogStore.catalogFingerprint(db, tenantId);
+    return new OnlinePricer(await RatingCatalog.load(db, tenantId), fingerprint, tenantId);
+  }
+
+  /** Whether the tenant's catalog is still the one this pricer loaded (see catalogFingerprint). */
+  async isCurrent(db: Executor): Promise<boolean> {
+    return (await catalogStore.catalogFingerprint(db, this.tenantId)) === this.fingerprint;
   }
 
   /**

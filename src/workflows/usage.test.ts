@@ -30,12 +30,12 @@ import {
   testCsvSource,
 } from '../testing/usage.js';
 import { loadCounters } from '../usage/store.js';
-import { correctTariffVersion, getTariffVersion } from './catalog.js';
+import { correctTariffVersion, getTariffVersion, tariffVersionAt } from './catalog.js';
 import { jsonLineToItem } from '../usage/readers/index.js';
 import { readerSettingsOf, type ReadItem } from '../usage/index.js';
 import { UsagePipeline } from './usage-pipeline.js';
 import { SubscriberDirectory } from './usage-directory.js';
-import { createBatchRater } from './usage-rating.js';
+import { createBatchRater, OnlinePricer } from './usage-rating.js';
 
 const SOURCE = testCsvSource('msc-test');
 const LINES = TEST_CSV_LINES;
@@ -318,5 +318,21 @@ describeEachDialect('workflows: usage import, rejects, controls and re-rating', 
 
     const second = await rerateUsage(deps(), caller, window);
     assert.deepEqual({ deltas: second.deltas, failed: second.failed }, { deltas: 0, failed: 0 });
+  });
+  it('an online pricer notices a change of the catalog, also one made elsewhere', async () => {
+    const pricer = await OnlinePricer.load(db().db, caller.tenantId);
+    assert.equal(await pricer.isCurrent(db().db), true);
+    const { version } = await tariffVersionAt(
+      deps(),
+      caller.tenantId,
+      'MOBILE-STANDARD',
+      '2026-11-28T00:00:00Z',
+    );
+    await correctTariffVersion(deps(), caller, version.id, {
+      definition: version.definition,
+      reason: 'fingerprint check',
+    });
+    assert.equal(await pricer.isCurrent(db().db), false);
+    assert.equal(await (await OnlinePricer.load(db().db, caller.tenantId)).isCurrent(db().db), true);
   });
 });
