@@ -335,4 +335,10 @@ describeEachDialect('workflows: usage import, rejects, controls and re-rating', 
     assert.equal(await pricer.isCurrent(db().db), false);
     assert.equal(await (await OnlinePricer.load(db().db, caller.tenantId)).isCurrent(db().db), true);
   });
+  it('opens one stream import per source and day, also for concurrent first requests', async () => {
+    const ids = await Promise.all(
+      [0, 1, 2, 3].map(() => streamImportOf(deps(), caller, 'msc-test', '2026-11-27')),
+    );
+    assert.equal(new Set(ids).size, 1, ids.join(', '));
+  });
 });

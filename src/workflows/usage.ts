@@ -473,9 +473,13 @@ export async function streamImportOf(
   const checksum = `stream:${day}`;
   const existing = await store.importsByChecksum(deps.database.db, caller.tenantId, sourceName, checksum);
   if (existing[0] !== undefined) return existing[0].id;
-  const id = newId('imp', deps.clock);
-  await runChange(deps, caller, (ctx) =>
-    store.insertImport(ctx.tx, caller.tenantId, {
+  return runChange(deps, caller, async (ctx) => {
+    // Again inside the write transaction: two first requests of the day may both have found none
+    // above, and the second must take the first one's import, not open another.
+    const found = await store.importsByChecksum(ctx.tx, caller.tenantId, sourceName, checksum);
+    if (found[0] !== undefined) return found[0].id;
+    const id = newId('imp', ctx.clock);
+    await store.insertImport(ctx.tx, caller.tenantId, {
       id,
       source: sourceName,
       fileName: `${sourceName} records of ${day}`,
@@ -483,9 +487,9 @@ export async function streamImportOf(
       sizeBytes: 0,
       forced: false,
       now: ctx.clock.now(),
-    }),
-  );
-  return id;
+    });
+    return id;
+  });
 }
 
 /** A record given as a normalised input (API callers), wrapped as a read item. */

@@ -457,7 +457,7 @@ export async function* readDelimited(
         recordPosition,
         decodeText(buffer, position, shownEnd, false, options.encoding),
         'malformed_record',
-        `the record is longer than ${maxRecordBytes} bytes (an unterminated quote?); it is cut at its first line break`,
+        `the record is longer than ${maxRecordBytes} bytes${options.quote >= 0 ? ' (an unterminated quote?)' : ''}; it is cut at its first line break`,
       ),
     );
     if (lineBreak < 0) {
