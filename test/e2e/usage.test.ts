@@ -106,6 +106,7 @@ interface RatedJson {
   amountPico: string;
   zone?: string;
   subscriptionId: string;
+  startAt: string;
 }
 interface DayJson {
   eventDay: string;
@@ -233,7 +234,7 @@ describe('tollgate usage: sources, import, rejects, controls, rating', { timeout
     assert.equal(inControls, 8);
   });
 
-  it('lists rejects and controls, lists rated usage, explains a charge, and re-rates twice', async () => {
+  it('lists rejects and controls, lists rated usage, explains a charge, re-rates twice, corrects a rate and re-rates', async () => {
     const [rejects, rejectsText, days, daysText, perImport, rated] = await Promise.all([
       json<RejectJson[]>(dir, ['usage', 'rejects', '--tenant', 'demo', '--import', firstImport]),
       run(dir, ['usage', 'rejects', '--tenant', 'demo', '--reason', 'unparseable']),
@@ -308,6 +309,60 @@ describe('tollgate usage: sources, import, rejects, controls, rating', { timeout
     );
     const after = await json<unknown[]>(dir, listArgs);
     assert.equal(after.length, n, 'no delta records were written');
+
+    // The WORLD rate was keyed wrong (0.99 instead of 0.89): correct the version in force at the
+    // call, from its exported definition, then re-rate: one delta of -0.30 EUR, once.
+    const exported = join(dir, 'catalog.json');
+    const exportArgs = ['catalog', 'export', '--tenant', 'demo', '--format', 'json', '--out', exported];
+    const exportRun = await run(dir, exportArgs);
+    assert.equal(exportRun.code, 0, show(exportArgs, exportRun));
+    const catalog = JSON.parse(readFileSync(exported, 'utf8')) as {
+      tariffs: Array<{
+        code: string;
+        versions: Array<{
+          effectiveFrom: string;
+          definition: { voice: { rates: Array<Record<string, unknown>> } };
+        }>;
+      }>;
+    };
+    const versions = catalog.tariffs.find((t) => t.code === 'MOBILE-STANDARD')!.versions;
+    const inForce = versions.filter((v) => v.effectiveFrom <= uk.startAt).pop()!;
+    const world = inForce.definition.voice.rates.find((r) => r.zone === 'WORLD')!;
+    assert.equal(world.unitPrice, '0.99');
+    world.unitPrice = '0.89';
+    const fixed = join(dir, 'mobile-standard-fixed.json');
+    writeFileSync(fixed, JSON.stringify(inForce.definition));
+    const correctArgs = [
+      'tariffs',
+      'correct',
+      fixed,
+      '--tenant',
+      'demo',
+      '--tariff',
+      'MOBILE-STANDARD',
+      '--at',
+      uk.startAt,
+      '--reason',
+      'WORLD keyed as 0.99 instead of 0.89',
+    ];
+    const corrected = await run(dir, correctArgs);
+    assert.equal(corrected.code, 0, show(correctArgs, corrected));
+    assert.match(corrected.stdout, /^Corrected trv_\S+: version \d+ \(trv_\S+\) replaces it from /m);
+    const rerated = await json<Rerate>(dir, rerateArgs);
+    assert.deepEqual(rerated, { ...rerated, examined: n, failed: 0, deltas: 1 });
+    const withDelta = await json<Array<{ kind: string; correctsId?: string; amountPico: string }>>(
+      dir,
+      listArgs,
+    );
+    const deltas = withDelta.filter((r) => r.kind === 'rerate');
+    assert.deepEqual(
+      deltas.map((d) => [d.correctsId, d.amountPico]),
+      [[uk.id, '-300000000000']],
+    );
+    const explainedAgain = await run(dir, ['usage', 'explain', uk.id, '--tenant', 'demo']);
+    assert.match(explainedAgain.stdout, /^Re-rated .*: -0\.3 EUR$/m, explainedAgain.stdout);
+    const third = await json<Rerate>(dir, rerateArgs);
+    assert.deepEqual(third, { ...third, failed: 0, deltas: 0 });
   });
 
   it('reprocesses an uncorrected reject: it stays one reject, and the controls do not move', async () => {
