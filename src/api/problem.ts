@@ -154,3 +154,21 @@ export const problemSchema = {
     },
   },
 } as const;
+
+/**
+ * The same error with its field (and the fields of its errors) renamed by `rename`: use cases name
+ * fields in their own model, and a route answers with pointers into its request (docs/api.md).
+ * Anything that is not a Tollgate error naming a field is returned as it is.
+ */
+export function withRenamedFields(error: unknown, rename: (field: string) => string): unknown {
+  if (!isTollgateError(error) || (error.field === undefined && error.errors === undefined)) return error;
+  return fail(error.definition, error.message, {
+    ...(error.field !== undefined ? { field: rename(error.field) } : {}),
+    ...(error.record !== undefined ? { record: error.record } : {}),
+    ...(error.extra !== undefined ? { extra: error.extra } : {}),
+    ...(error.errors !== undefined
+      ? { errors: error.errors.map((e) => ({ ...e, field: rename(e.field) })) }
+      : {}),
+    ...(error.cause !== undefined ? { cause: error.cause } : {}),
+  });
+}

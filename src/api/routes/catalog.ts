@@ -95,7 +95,7 @@ import {
 } from '../../workflows/catalog.js';
 import { getTenant } from '../../workflows/tenants.js';
 import { callerOf, principalOf } from '../access.js';
-import { sendProblem } from '../problem.js';
+import { sendProblem, withRenamedFields } from '../problem.js';
 import { idParams, instantSchema, problemResponses } from '../schemas.js';
 
 const WRITE: readonly Role[] = ['catalog-manager'];
@@ -490,16 +490,7 @@ function renamesOf(url: string | undefined): Renames {
 }
 
 function withRequestPointers(error: unknown, renames: Renames): unknown {
-  if (!isTollgateError(error) || (error.field === undefined && error.errors === undefined)) return error;
-  return fail(error.definition, error.message, {
-    ...(error.field !== undefined ? { field: requestPointer(error.field, renames) } : {}),
-    ...(error.record !== undefined ? { record: error.record } : {}),
-    ...(error.extra !== undefined ? { extra: error.extra } : {}),
-    ...(error.errors !== undefined
-      ? { errors: error.errors.map((e) => ({ ...e, field: requestPointer(e.field, renames) })) }
-      : {}),
-    ...(error.cause !== undefined ? { cause: error.cause } : {}),
-  });
+  return withRenamedFields(error, (field) => requestPointer(field, renames));
 }
 
 const idOf = (request: FastifyRequest) => (request.params as { id: string }).id;

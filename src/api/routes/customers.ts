@@ -71,7 +71,7 @@ import {
   type OfferChangeType,
 } from '../../customers/index.js';
 import { isInstant, parseInstant, type Instant } from '../../kernel/clock.js';
-import { CommonErrors, fail, isTollgateError } from '../../kernel/errors.js';
+import { CommonErrors, fail } from '../../kernel/errors.js';
 import { idPattern } from '../../kernel/ids.js';
 import type { MoneyJson } from '../../kernel/money.js';
 import {
@@ -98,6 +98,7 @@ import {
   type SubscriptionPatch,
 } from '../../workflows/customers.js';
 import { callerOf, principalOf } from '../access.js';
+import { withRenamedFields } from '../problem.js';
 import { TMF620_BASE } from './catalog.js';
 import { idParams, instantSchema, problemResponses } from '../schemas.js';
 
@@ -365,17 +366,7 @@ async function renamingFields<T>(work: Promise<T>, names: Readonly<Record<string
   try {
     return await work;
   } catch (error) {
-    if (isTollgateError(error) && (error.field !== undefined || error.errors !== undefined)) {
-      throw fail(error.definition, error.message, {
-        ...(error.field !== undefined ? { field: bodyPointer(error.field, names) } : {}),
-        ...(error.record !== undefined ? { record: error.record } : {}),
-        ...(error.extra !== undefined ? { extra: error.extra } : {}),
-        ...(error.errors !== undefined
-          ? { errors: error.errors.map((e) => ({ ...e, field: bodyPointer(e.field, names) })) }
-          : {}),
-      });
-    }
-    throw error;
+    throw withRenamedFields(error, (field) => bodyPointer(field, names));
   }
 }
 
