@@ -41,8 +41,9 @@
  * of the server, with the same catalog), to the pico-unit, equal the sum of its stored movements,
  * and hold nothing.
  *
- * The server answers only once a request's changes are committed (group commit, synchronous=FULL),
- * so every granted reservation and every debit is durable before its answer leaves.
+ * The server answers only once a request's changes are committed and the WAL synced (group commit;
+ * the writer thread syncs the WAL itself before it answers, see src/storage/sqlite-writer.ts), so
+ * every granted reservation and every debit is durable before its answer leaves.
  *
  * The last line of the output is one JSON object with the issue's keys (tps and p*_ms are Nchf's;
  * errors are both phases'); the server's CPU per request is in each phase's lines above it:

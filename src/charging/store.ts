@@ -8,6 +8,7 @@
  *
  * Objects of the charging core hold bigints; the JSON columns keep them exact as {"$big":"123"}.
  */
+import { sql } from 'kysely';
 import type { Executor } from '../storage/database.js';
 import { BulkInserter } from '../storage/bulk-insert.js';
 import { toBigInt, toBool, toSafeNumber } from '../storage/values.js';
@@ -576,6 +577,14 @@ function toReservation(row: ChargingReservationsTable): ReservationRow {
   };
 }
 
+/**
+ * `status = 'active'` with the status written into the SQL: the expiry index holds only active
+ * reservations (a partial index, migration 0056), and a planner can use a partial index only when
+ * it knows the value (SQLite re-prepares a statement with its bound values to see it; a generic
+ * plan of a prepared statement on PostgreSQL would not). A constant of the code, never input.
+ */
+const ACTIVE = sql.lit('active');
+
 export async function findReservations(
   db: Executor,
   tenantId: string,
@@ -617,7 +626,7 @@ export async function listReservations(
     .$if(filter.sessionId !== undefined, (q) => q.where('session_id', '=', filter.sessionId!))
     .$if(filter.status !== undefined, (q) => q.where('status', '=', filter.status!))
     .$if(filter.expiredBeforeMs !== undefined, (q) =>
-      q.where('status', '=', 'active').where('expires_at_ms', '<=', filter.expiredBeforeMs!),
+      q.where('status', '=', ACTIVE).where('expires_at_ms', '<=', filter.expiredBeforeMs!),
     )
     .$if(filter.after !== undefined, (q) => q.where('id', '>', filter.after!))
     .orderBy('id')
@@ -633,7 +642,7 @@ export async function tenantsWithExpiredReservations(db: Executor, atMs: number)
     .selectFrom('charging_reservations')
     .select('tenant_id')
     .distinct()
-    .where('status', '=', 'active')
+    .where('status', '=', ACTIVE)
     .where('expires_at_ms', '<=', atMs)
     .execute();
   return rows.map((row) => row.tenant_id);
@@ -650,7 +659,7 @@ export async function accountsWithExpiredReservations(
     .select('account_id')
     .distinct()
     .where('tenant_id', '=', tenantId)
-    .where('status', '=', 'active')
+    .where('status', '=', ACTIVE)
     .where('expires_at_ms', '<=', atMs)
     .limit(limit)
     .execute();

@@ -74,7 +74,26 @@ export interface PreparedUsage {
   readonly importIds: ReadonlyMap<string, string>;
 }
 
-const dayOf = (ms: number): string => instantFromMs(ms).slice(0, 10);
+/**
+ * instantFromMs, remembering its last answer: a group's records are mostly reported in the same
+ * millisecond (and their reservations made in the same one), and each record needs the instant it
+ * was reported four times (its day twice, detail and raw). One of these per kind of instant.
+ */
+function lastInstantMemo(): (ms: number) => Instant {
+  let lastMs = Number.NaN;
+  let lastInstant = '' as Instant;
+  return (ms) => {
+    if (ms !== lastMs) {
+      lastInstant = instantFromMs(ms);
+      lastMs = ms;
+    }
+    return lastInstant;
+  };
+}
+const reportedInstant = lastInstantMemo();
+const startInstant = lastInstantMemo();
+
+const dayOf = (ms: number): string => reportedInstant(ms).slice(0, 10);
 const importKey = (tenantId: string, source: string, day: string): string =>
   `${tenantId}\u0000${source}\u0000${day}`;
 
@@ -172,6 +191,7 @@ function pushRow(
   now: Instant,
 ): void {
   const units = usage.units;
+  const reportedAt = reportedInstant(usage.reportedAtMs);
   const quantity = (service: boolean): bigint => (service ? units : 0n);
   const row: Record<(typeof COLUMNS)[number], unknown> = {
     id,
@@ -184,7 +204,7 @@ function pushRow(
     account_id: usage.accountId,
     service: usage.service,
     identity: usage.identity,
-    start_at: instantFromMs(usage.startMs),
+    start_at: startInstant(usage.startMs),
     duration_sec: quantity(usage.unit === 'second'),
     volume_up_bytes: 0n,
     volume_down_bytes: quantity(usage.unit === 'byte'),
@@ -197,7 +217,7 @@ function pushRow(
         protocol: usage.protocol,
         session: usage.sessionId,
         reservation: usage.reservationId,
-        reportedAt: instantFromMs(usage.reportedAtMs),
+        reportedAt,
       },
     }),
     charged_units: units - usage.bucketUnits,
@@ -212,7 +232,7 @@ function pushRow(
       ratingGroup: usage.ratingGroup,
       used: String(units),
       unit: usage.unit,
-      reportedAt: instantFromMs(usage.reportedAtMs),
+      reportedAt,
     }),
     rated_at: now,
   };
