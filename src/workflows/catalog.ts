@@ -894,6 +894,7 @@ async function insertTariffVersion(
   definition: TariffVersionDefinition,
   number: number,
   status: 'draft' | 'published',
+  correction?: TariffVersion['correction'],
 ): Promise<TariffVersion> {
   const now = ctx.clock.now();
   const version: TariffVersion = {
@@ -908,6 +909,7 @@ async function insertTariffVersion(
     definition: definition.definition,
     createdAt: now,
     publishedAt: status === 'published' ? now : undefined,
+    ...(correction !== undefined ? { correction } : {}),
   };
   await store.insertTariffVersion(ctx.tx, version);
   return version;
@@ -1117,21 +1119,19 @@ export async function correctTariffVersion(
     checkTariffDefinition(input.definition, tariff);
     await store.updateTariffVersion(ctx.tx, ctx.tenantId, old.id, { status: 'superseded' });
     const number = await store.nextVersionNumber(ctx.tx, 'tariff_versions', ctx.tenantId, tariff.id);
-    const version: TariffVersion = {
-      id: newId(P.tariffVersion, ctx.clock),
-      tenantId: ctx.tenantId,
-      tariffId: tariff.id,
+    const version = await insertTariffVersion(
+      ctx,
+      tariff,
+      {
+        effectiveFrom: old.effectiveFrom,
+        ...(old.effectiveTo !== undefined ? { effectiveTo: old.effectiveTo } : {}),
+        priceChangePolicy: old.priceChangePolicy,
+        definition: input.definition,
+      },
       number,
-      status: 'published',
-      effectiveFrom: old.effectiveFrom,
-      effectiveTo: old.effectiveTo,
-      priceChangePolicy: old.priceChangePolicy,
-      definition: input.definition,
-      createdAt: now,
-      publishedAt: now,
-      correction: { correctsVersionId: old.id, reason },
-    };
-    await store.insertTariffVersion(ctx.tx, version);
+      'published',
+      { correctsVersionId: old.id, reason },
+    );
     const summary = {
       ...tariffVersionSummary(version),
       tariffCode: tariff.code,
@@ -1446,26 +1446,6 @@ export async function deletePrice(deps: WorkflowDeps, caller: Caller, id: string
       event: { type: 'price.deleted', payload: { id } },
     });
   });
-}
-
-/** Standalone prices by id, for an offering that uses them; each must exist and be unattached. */
-export async function standalonePrices(
-  deps: WorkflowDeps,
-  tenantId: string,
-  ids: readonly string[],
-): Promise<PriceRecord[]> {
-  const db = readExecutor(deps);
-  const out: PriceRecord[] = [];
-  for (const id of ids) {
-    const price = await store.findPrice(db, tenantId, id);
-    if (!price) throw notFound('price_not_found', 'price', id);
-    if (price.offerId !== undefined)
-      throw fail(CatalogErrors.in_use, `price ${id} already belongs to offer ${price.offerId}`, {
-        record: id,
-      });
-    out.push(price);
-  }
-  return out;
 }
 
 // ------------------------------------------------------------------------------------------------
