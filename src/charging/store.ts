@@ -13,19 +13,22 @@ import type { Executor } from '../storage/database.js';
 import { BulkInserter } from '../storage/bulk-insert.js';
 import { toBigInt, toBool, toSafeNumber } from '../storage/values.js';
 import type { Instant } from '../kernel/clock.js';
-import { jsonString } from '../kernel/json-text.js';
+import {
+  decodeReservationState,
+  decodeSessionState,
+  encodeReservationState,
+  encodeSessionState,
+  isCompactState,
+} from './state-codec.js';
 import type {
   Balance,
   BalanceUnit,
-  ChargingOutcome,
   Movement,
   MovementKind,
   OwnerKind,
-  RatingGroupOutcome,
   Reservation,
   Session,
   SpendingCap,
-  ThresholdCrossing,
 } from './model.js';
 
 export interface ChargingBalancesTable {
@@ -106,102 +109,6 @@ export function parseBigJson<T>(text: string): T {
       ? BigInt((v as { $big: string }).$big)
       : v,
   ) as T;
-}
-
-/*
- * Hand-written JSON for the objects the engine writes on every request (reservations, sessions
- * with their last outcome): the same text bigJson would give, parsed back by parseBigJson, at a
- * fraction of the cost (JSON.stringify with a replacer calls it for every key). The shapes are the
- * charging core's; store.test.ts checks that both read back the same.
- */
-
-function big(value: bigint): string {
-  return `{"$big":"${value}"}`;
-}
-
-function bigList(values: readonly bigint[]): string {
-  let out = '[';
-  for (let i = 0; i < values.length; i++) out += (i === 0 ? '' : ',') + big(values[i] as bigint);
-  return `${out}]`;
-}
-
-function stringList(values: readonly string[]): string {
-  let out = '[';
-  for (let i = 0; i < values.length; i++) out += (i === 0 ? '' : ',') + jsonString(values[i] as string);
-  return `${out}]`;
-}
-
-/** A reservation as JSON (bigints as {"$big":…}), as bigJson writes it. */
-export function reservationJson(r: Reservation): string {
-  return (
-    `{"id":${jsonString(r.id)},"sessionId":${jsonString(r.sessionId)},"subscriptionId":${jsonString(r.subscriptionId)}` +
-    `,"ratingGroup":${r.ratingGroup},"service":${jsonString(r.service)}` +
-    (r.zone === undefined ? '' : `,"zone":${jsonString(r.zone)}`) +
-    `,"unit":"${r.unit}","createdAtMs":${r.createdAtMs},"expiresAtMs":${r.expiresAtMs}` +
-    `,"requestedUnits":${big(r.requestedUnits)},"grantedUnits":${big(r.grantedUnits)},"moneyUnits":${big(r.moneyUnits)}` +
-    `,"heldPico":${big(r.heldPico)},"holdBalanceIds":${stringList(r.holdBalanceIds)},"holdAmounts":${bigList(r.holdAmounts)}` +
-    `,"status":"${r.status}"` +
-    (r.closedAtMs === undefined ? '' : `,"closedAtMs":${r.closedAtMs}`) +
-    `,"usedUnits":${big(r.usedUnits)},"committedUnits":${big(r.committedUnits)},"releasedUnits":${big(r.releasedUnits)}` +
-    `,"unchargedUnits":${big(r.unchargedUnits)},"chargedPico":${big(r.chargedPico)}}`
-  );
-}
-
-function movementJson(m: Movement): string {
-  return (
-    `{"balanceId":${jsonString(m.balanceId)},"seq":${m.seq},"kind":"${m.kind}","amount":${big(m.amount)}` +
-    `,"balanceAfter":${big(m.balanceAfter)},"atMs":${m.atMs},"reference":${jsonString(m.reference)}}`
-  );
-}
-
-function thresholdJson(t: ThresholdCrossing): string {
-  return (
-    `{"balanceId":${jsonString(t.balanceId)},"kind":"${t.kind}","percent":${t.percent}` +
-    `,"amountAfter":${big(t.amountAfter)},"atMs":${t.atMs}}`
-  );
-}
-
-function itemOutcomeJson(o: RatingGroupOutcome): string {
-  return (
-    `{"ratingGroup":${o.ratingGroup}` +
-    (o.commitCode === undefined ? '' : `,"commitCode":"${o.commitCode}"`) +
-    (o.closedReservationId === undefined
-      ? ''
-      : `,"closedReservationId":${jsonString(o.closedReservationId)}`) +
-    `,"chargedUnits":${big(o.chargedUnits)},"chargedPico":${big(o.chargedPico)},"releasedUnits":${big(o.releasedUnits)}` +
-    `,"unchargedUnits":${big(o.unchargedUnits)}` +
-    (o.grantCode === undefined ? '' : `,"grantCode":"${o.grantCode}"`) +
-    (o.reservationId === undefined ? '' : `,"reservationId":${jsonString(o.reservationId)}`) +
-    `,"grantedUnits":${big(o.grantedUnits)},"finalUnits":${o.finalUnits},"expiresAtMs":${o.expiresAtMs}}`
-  );
-}
-
-function listJson<T>(values: readonly T[], one: (value: T) => string): string {
-  let out = '[';
-  for (let i = 0; i < values.length; i++) out += (i === 0 ? '' : ',') + one(values[i] as T);
-  return `${out}]`;
-}
-
-/** A request's outcome as JSON, as bigJson writes it. */
-export function outcomeJson(o: ChargingOutcome): string {
-  return (
-    `{"sessionId":${jsonString(o.sessionId)},"requestNumber":${o.requestNumber},"code":"${o.code}"` +
-    `,"message":${jsonString(o.message)},"replayed":${o.replayed},"items":${listJson(o.items, itemOutcomeJson)}` +
-    `,"movements":${listJson(o.movements, movementJson)},"thresholds":${listJson(o.thresholds, thresholdJson)}}`
-  );
-}
-
-/** What the `state` column of charging_sessions holds, as JSON. */
-function sessionStateJson(session: Session): string {
-  let ids = '[';
-  for (let i = 0; i < session.reservations.length; i++) {
-    ids += (i === 0 ? '' : ',') + jsonString((session.reservations[i] as Reservation).id);
-  }
-  return (
-    `{"lastFingerprint":${jsonString(session.lastFingerprint)}` +
-    (session.lastOutcome === undefined ? '' : `,"lastOutcome":${outcomeJson(session.lastOutcome)}`) +
-    `,"reservationIds":${ids}]}`
-  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -564,14 +471,22 @@ function pushReservationRow(
     r.subscriptionId,
     r.status,
     r.expiresAtMs,
-    reservationJson(r),
+    encodeReservationState(r),
     now,
   );
 }
 
-function toReservation(row: ChargingReservationsTable): ReservationRow {
+/** A reservation row as read (either format of `state`, see state-codec.ts). */
+export function toReservation(row: ChargingReservationsTable): ReservationRow {
   return {
-    reservation: parseBigJson<StoredReservation>(row.state),
+    reservation: isCompactState(row.state)
+      ? decodeReservationState(row.state, {
+          id: row.id,
+          sessionId: row.session_id,
+          subscriptionId: row.subscription_id,
+          status: row.status,
+        })
+      : parseBigJson<StoredReservation>(row.state),
     accountId: row.account_id,
     updatedAt: row.updated_at as Instant,
   };
@@ -729,15 +644,18 @@ function pushSessionRow(values: unknown[], tenantId: string, write: SessionWrite
     protocol,
     session.terminated ? 1 : 0,
     session.lastRequestNumber,
-    sessionStateJson(session),
+    encodeSessionState(session),
     notifyUri ?? null,
     now,
     now,
   );
 }
 
-function toSession(row: ChargingSessionsTable): SessionRow {
-  const stored = parseBigJson<StoredSession>(row.state);
+/** A session row as read (either format of `state`, see state-codec.ts). */
+export function toSession(row: ChargingSessionsTable): SessionRow {
+  const stored: StoredSession = isCompactState(row.state)
+    ? decodeSessionState(row.state, row.session_id)
+    : parseBigJson<StoredSession>(row.state);
   return {
     sessionId: row.session_id,
     accountId: row.account_id,
