@@ -659,7 +659,8 @@ async function main(): Promise<void> {
     );
   } finally {
     server?.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    if (process.env.BENCH_KEEP_DB === '1') console.log(`database kept in ${dir} (BENCH_KEEP_DB=1)`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -35,7 +35,7 @@
  * that comes after the engine forgot the ended event session is refused (CHARGING_FAILED), never
  * charged again.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { newId } from '../../kernel/ids.js';
 import { instantFromMs, msFromInstant, parseInstant, type Clock } from '../../kernel/clock.js';
 import type { BaseUnit } from '../../kernel/quantity.js';
@@ -401,9 +401,7 @@ function eventReferenceOf(
     };
     key = `request\u0000${canonicalJson(content)}`;
   }
-  const digest = createHash('sha256')
-    .update(`${tenantId}\u0000${consumer}\u0000${identity ?? ''}\u0000event\u0000${key}`)
-    .digest('hex');
+  const digest = hash('sha256', `${tenantId}\u0000${consumer}\u0000${identity ?? ''}\u0000event\u0000${key}`, 'hex');
   return `chg_${digest.slice(0, 32)}`;
 }
 
@@ -518,9 +516,7 @@ function referenceOf(
   if (chargingId === undefined) return newId('chg', arrivalClock(receivedMs));
   const consumer =
     request.nfConsumerIdentification.nFName ?? request.nfConsumerIdentification.nodeFunctionality;
-  const digest = createHash('sha256')
-    .update(`${tenantId}\u0000${consumer}\u0000${identity ?? ''}\u0000${chargingId}`)
-    .digest('hex');
+  const digest = hash('sha256', `${tenantId}\u0000${consumer}\u0000${identity ?? ''}\u0000${chargingId}`, 'hex');
   return `chg_${digest.slice(0, 32)}`;
 }
 
