@@ -23,7 +23,8 @@
  * the process's CPU time of each run (on a shared machine the rates also measure the neighbours).
  *
  * Settings (environment): BENCH_CDRS, BENCH_SUBSCRIBERS, BENCH_RUNS (3), BENCH_BATCH (records per
- * transaction, the importer's default 10 000), BENCH_PURE=0 to skip the pure rating part.
+ * transaction, the importer's default 10 000), BENCH_PURE=0 to skip the pure rating part,
+ * BENCH_KEEP_DB=1 to keep each run's database (its path is printed) to inspect.
  * The last line of the output is one JSON object:
  *   {"bench":"rating","cdrs_per_sec":N,"floor_cdrs_per_sec":N,"ratio_to_floor":R,"pure_rating_per_sec":N,"cores":N}
  */
@@ -171,6 +172,10 @@ async function runImport(templatePath: string, dir: string, file: string, run: n
       `(${i.rated} rated, ${i.rejected} rejected, ${i.duplicates} duplicates); ${cpuText(cpu)}`,
   );
   await database.close();
+  if (process.env.BENCH_KEEP_DB === '1') {
+    console.log(`  database kept: ${path} (BENCH_KEEP_DB=1)`);
+    return CDRS / seconds;
+  }
   rmSync(path, { force: true });
   rmSync(`${path}-wal`, { force: true });
   rmSync(`${path}-shm`, { force: true });
@@ -245,6 +250,10 @@ async function runFloor(dir: string, file: string, run: number): Promise<number>
     `  floor ${run + 1}: ${CDRS} CDRs parsed and inserted raw in ${seconds.toFixed(2)} s = ${Math.round(CDRS / seconds).toLocaleString('en-US')}/s; ${cpuText(cpu)}`,
   );
   await database.close();
+  if (process.env.BENCH_KEEP_DB === '1') {
+    console.log(`  database kept: ${path} (BENCH_KEEP_DB=1)`);
+    return CDRS / seconds;
+  }
   rmSync(path, { force: true });
   rmSync(`${path}-wal`, { force: true });
   rmSync(`${path}-shm`, { force: true });
@@ -306,7 +315,7 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (process.env.BENCH_KEEP_DB !== '1') rmSync(dir, { recursive: true, force: true });
   }
 }
 
