@@ -401,7 +401,11 @@ function eventReferenceOf(
     };
     key = `request\u0000${canonicalJson(content)}`;
   }
-  const digest = hash('sha256', `${tenantId}\u0000${consumer}\u0000${identity ?? ''}\u0000event\u0000${key}`, 'hex');
+  const digest = hash(
+    'sha256',
+    `${tenantId}\u0000${consumer}\u0000${identity ?? ''}\u0000event\u0000${key}`,
+    'hex',
+  );
   return `chg_${digest.slice(0, 32)}`;
 }
 
@@ -516,7 +520,11 @@ function referenceOf(
   if (chargingId === undefined) return newId('chg', arrivalClock(receivedMs));
   const consumer =
     request.nfConsumerIdentification.nFName ?? request.nfConsumerIdentification.nodeFunctionality;
-  const digest = hash('sha256', `${tenantId}\u0000${consumer}\u0000${identity ?? ''}\u0000${chargingId}`, 'hex');
+  const digest = hash(
+    'sha256',
+    `${tenantId}\u0000${consumer}\u0000${identity ?? ''}\u0000${chargingId}`,
+    'hex',
+  );
   return `chg_${digest.slice(0, 32)}`;
 }
 
