@@ -2,7 +2,9 @@
  * Online charging benchmark: `npm run bench:charging`.
  *
  * The real server (`tollgate serve` with TOLLGATE_NCHF_ENABLED and TOLLGATE_DIAMETER_ENABLED, a
- * separate process, on SQLite) and this process as the load generator. BENCH_SUBSCRIBERS (1 000)
+ * separate process, on SQLite; its compiled build, as deployed, made afresh with `npm run build`
+ * before the run, or with BENCH_SERVER=source its sources through tsx) and this process as the
+ * load generator. BENCH_SUBSCRIBERS (1 000)
  * prepaid subscribers have a money balance of 100 EUR each. Two phases, one after the other, each
  * BENCH_CONCURRENCY (64) sessions at a time, session n charged to subscriber n % BENCH_SUBSCRIBERS.
  * (Little's law: requests in flight = rate × latency, so a p99 of 5 ms at 20 000 requests/s leaves
@@ -50,7 +52,7 @@
  *   {"bench":"charging","tps":N,"p50_ms":N,"p95_ms":N,"p99_ms":N,"diameter_tps":N,"diameter_p99_ms":N,
  *    "errors":N,"balances_exact":true|false,"cores":N}
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,6 +90,14 @@ const USED_UPDATE = 3_000_000;
 const USED_RELEASE = 1_250_000;
 const INITIAL_PICO = 100n * 1_000_000_000_000n;
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
+/**
+ * Which server runs: 'build' (the default), the compiled build an operator deploys (`npm run
+ * build`, tsc into dist/, which bin/tollgate.js runs), compiled afresh from the sources before
+ * every run so it is never stale; or 'source', the TypeScript sources through tsx as a fresh
+ * checkout's `npm start` runs them (esbuild's output through a loader: measured here about a
+ * fifth more CPU per request on the server's main thread).
+ */
+const SERVER_FROM = process.env.BENCH_SERVER === 'source' ? 'source' : 'build';
 
 const msisdn = (i: number): string => `4915140${String(i).padStart(6, '0')}`;
 
@@ -179,7 +189,7 @@ function startServer(path: string): Promise<Started> {
     TOLLGATE_CHARGING_GRANT_SECONDS: '0',
     TOLLGATE_LOG_LEVEL: 'warn',
     TOLLGATE_WEBHOOKS_ENABLED: 'false',
-    TOLLGATE_FROM_SOURCE: '1',
+    TOLLGATE_FROM_SOURCE: SERVER_FROM === 'source' ? '1' : '0',
   });
   // BENCH_SERVER_PROFILE=<dir>: the server writes a V8 CPU profile there when it stops.
   const profile = process.env.BENCH_SERVER_PROFILE;
@@ -578,7 +588,7 @@ const ms = (value: number): number => Number(value.toFixed(2));
 async function main(): Promise<void> {
   console.log(
     `charging bench: node ${process.version}, load average ${loadavg()[0]?.toFixed(2)} on ${availableParallelism()} cores; ` +
-      `HTTP/2 client ${H2_CLIENT}, Diameter ${DIAMETER_CODEC}`,
+      `HTTP/2 client ${H2_CLIENT}, Diameter ${DIAMETER_CODEC}; server from its ${SERVER_FROM === 'build' ? 'compiled build' : 'sources (tsx)'}`,
   );
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-charging-'));
   let server: ChildProcess | undefined;
@@ -588,10 +598,22 @@ async function main(): Promise<void> {
     console.log(
       `setup: ${SUBSCRIBERS} prepaid subscribers with 100 EUR each in ${((performance.now() - t) / 1000).toFixed(1)} s`,
     );
+    if (SERVER_FROM === 'build') {
+      const built = performance.now();
+      const tsc = spawnSync(
+        process.execPath,
+        [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')],
+        { cwd: ROOT, encoding: 'utf8' },
+      );
+      if (tsc.status !== 0) throw new Error(`npm run build (tsc) failed:\n${tsc.stdout}${tsc.stderr}`);
+      console.log(
+        `server build: tsc into dist/ (npm run build) in ${((performance.now() - built) / 1000).toFixed(1)} s`,
+      );
+    }
     const started = await startServer(prepared.path);
     server = started.child;
     console.log(
-      `server: tollgate serve, Nchf on 127.0.0.1:${started.nchfPort}, Diameter on 127.0.0.1:${started.diameterPort} (pid ${server.pid})`,
+      `server: tollgate serve (${SERVER_FROM === 'build' ? 'dist/' : 'src/ through tsx'}), Nchf on 127.0.0.1:${started.nchfPort}, Diameter on 127.0.0.1:${started.diameterPort} (pid ${server.pid})`,
     );
     // Warm-up sessions first, not measured (their usage is checked with the rest): the server's
     // first second compiles its hot code and loads each subscriber's account on first use, and
