@@ -2,8 +2,8 @@
  * Online charging benchmark: `npm run bench:charging`.
  *
  * The real server (`tollgate serve` with TOLLGATE_NCHF_ENABLED and TOLLGATE_DIAMETER_ENABLED, a
- * separate process, on SQLite; its compiled build, as deployed, made afresh with `npm run build`
- * before the run, or with BENCH_SERVER=source its sources through tsx) and this process as the
+ * separate process, on SQLite; its compiled build, as deployed, made afresh with `npm run build`'s
+ * tsc before the run, or with BENCH_SERVER=source its sources through tsx) and this process as the
  * load generator. BENCH_SUBSCRIBERS (1 000)
  * prepaid subscribers have a money balance of 100 EUR each. Two phases, one after the other, each
  * BENCH_CONCURRENCY (64) sessions at a time, session n charged to subscriber n % BENCH_SUBSCRIBERS.
@@ -92,12 +92,14 @@ const INITIAL_PICO = 100n * 1_000_000_000_000n;
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 /**
  * Which server runs: 'build' (the default), the compiled build an operator deploys (`npm run
- * build`, tsc into dist/, which bin/tollgate.js runs), compiled afresh from the sources before
- * every run so it is never stale; or 'source', the TypeScript sources through tsx as a fresh
- * checkout's `npm start` runs them (esbuild's output through a loader: measured here about a
- * fifth more CPU per request on the server's main thread).
+ * build`'s tsc), compiled afresh from the sources before every run so it is never stale, into
+ * BUILD_DIR rather than dist/ (bin/tollgate.js prefers a dist/ it finds, and a build left there by
+ * a benchmark would go stale under later edits); or 'source', the TypeScript sources through tsx
+ * as a fresh checkout's `npm start` runs them (esbuild's output through a loader: measured here
+ * about a fifth more CPU per request on the server's main thread).
  */
 const SERVER_FROM = process.env.BENCH_SERVER === 'source' ? 'source' : 'build';
+const BUILD_DIR = join(ROOT, '.tmp', 'bench-server');
 
 const msisdn = (i: number): string => `4915140${String(i).padStart(6, '0')}`;
 
@@ -194,7 +196,8 @@ function startServer(path: string): Promise<Started> {
   // BENCH_SERVER_PROFILE=<dir>: the server writes a V8 CPU profile there when it stops.
   const profile = process.env.BENCH_SERVER_PROFILE;
   const flags = profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profile}`];
-  const child = spawn(process.execPath, [...flags, join(ROOT, 'bin', 'tollgate.js'), 'serve'], {
+  const main = SERVER_FROM === 'build' ? join(BUILD_DIR, 'cli', 'main.js') : join(ROOT, 'bin', 'tollgate.js');
+  const child = spawn(process.execPath, [...flags, main, 'serve'], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -602,18 +605,24 @@ async function main(): Promise<void> {
       const built = performance.now();
       const tsc = spawnSync(
         process.execPath,
-        [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')],
+        [
+          join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
+          '-p',
+          join(ROOT, 'tsconfig.build.json'),
+          '--outDir',
+          BUILD_DIR,
+        ],
         { cwd: ROOT, encoding: 'utf8' },
       );
       if (tsc.status !== 0) throw new Error(`npm run build (tsc) failed:\n${tsc.stdout}${tsc.stderr}`);
       console.log(
-        `server build: tsc into dist/ (npm run build) in ${((performance.now() - built) / 1000).toFixed(1)} s`,
+        `server build: npm run build's tsc into ${BUILD_DIR} in ${((performance.now() - built) / 1000).toFixed(1)} s`,
       );
     }
     const started = await startServer(prepared.path);
     server = started.child;
     console.log(
-      `server: tollgate serve (${SERVER_FROM === 'build' ? 'dist/' : 'src/ through tsx'}), Nchf on 127.0.0.1:${started.nchfPort}, Diameter on 127.0.0.1:${started.diameterPort} (pid ${server.pid})`,
+      `server: tollgate serve (${SERVER_FROM === 'build' ? 'compiled' : 'src/ through tsx'}), Nchf on 127.0.0.1:${started.nchfPort}, Diameter on 127.0.0.1:${started.diameterPort} (pid ${server.pid})`,
     );
     // Warm-up sessions first, not measured (their usage is checked with the rest): the server's
     // first second compiles its hot code and loads each subscriber's account on first use, and
