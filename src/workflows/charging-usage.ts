@@ -25,6 +25,7 @@
  * gap in the ids, never a duplicate).
  */
 import { instantFromMs, type Instant } from '../kernel/clock.js';
+import { jsonString } from '../kernel/json-text.js';
 import type { BaseUnit } from '../kernel/quantity.js';
 import * as usageStore from '../usage/store.js';
 import type { Executor } from '../storage/database.js';
@@ -180,9 +181,44 @@ export class OnlineUsageRecorder {
 }
 
 const inserter = usageStore.originalUsageInserter();
-const COLUMNS = usageStore.ORIGINAL_USAGE_COLUMNS;
 
-function pushRow(
+/**
+ * The columns pushRow writes, in its order. pushRow pushes each row's values straight into the
+ * statement's parameters (an object per row and two JSON.stringify calls cost about 3 µs of the
+ * engine's event loop per record); this check makes a change of the table's column list fail at
+ * load, not misplace values.
+ */
+const PUSHED_COLUMNS = [
+  'id',
+  'tenant_id',
+  'import_id',
+  'source',
+  'line',
+  'source_record_id',
+  'subscription_id',
+  'account_id',
+  'service',
+  'identity',
+  'start_at',
+  'duration_sec',
+  'volume_up_bytes',
+  'volume_down_bytes',
+  'event_count',
+  'called_number',
+  'detail',
+  'charged_units',
+  'allowance_units',
+  'amount_pico',
+  'currency',
+  'trace',
+  'raw',
+  'rated_at',
+] as const;
+if (inserter.columns.join() !== PUSHED_COLUMNS.join()) {
+  throw new Error(`charging-usage: rated_usage columns changed (${inserter.columns.join()}); update pushRow`);
+}
+
+export function pushRow(
   values: unknown[],
   id: bigint,
   importId: string,
@@ -191,50 +227,46 @@ function pushRow(
   now: Instant,
 ): void {
   const units = usage.units;
+  const unit = usage.unit;
   const reportedAt = reportedInstant(usage.reportedAtMs);
-  const quantity = (service: boolean): bigint => (service ? units : 0n);
-  const row: Record<(typeof COLUMNS)[number], unknown> = {
+  const session = jsonString(usage.sessionId);
+  const reservation = jsonString(usage.reservationId);
+  const protocol = jsonString(usage.protocol);
+  // The same text JSON.stringify gave for these objects, key order included.
+  const roaming =
+    usage.visitedMccMnc === undefined
+      ? ''
+      : `,"roaming":true,"visitedMccMnc":${jsonString(usage.visitedMccMnc)}`;
+  const detail =
+    `{"ratingGroup":${usage.ratingGroup}${roaming},"extra":{"protocol":${protocol},"session":${session}` +
+    `,"reservation":${reservation},"reportedAt":"${reportedAt}"}}`;
+  const raw =
+    `{"online":${protocol},"session":${session},"requestNumber":${usage.requestNumber}` +
+    `,"ratingGroup":${usage.ratingGroup},"used":"${units}","unit":"${unit}","reportedAt":"${reportedAt}"}`;
+  values.push(
     id,
-    tenant_id: usage.tenantId,
-    import_id: importId,
+    usage.tenantId,
+    importId,
     source,
-    line: usage.requestNumber,
-    source_record_id: usage.reservationId,
-    subscription_id: usage.subscriptionId,
-    account_id: usage.accountId,
-    service: usage.service,
-    identity: usage.identity,
-    start_at: startInstant(usage.startMs),
-    duration_sec: quantity(usage.unit === 'second'),
-    volume_up_bytes: 0n,
-    volume_down_bytes: quantity(usage.unit === 'byte'),
-    event_count: quantity(usage.unit !== 'second' && usage.unit !== 'byte'),
-    called_number: usage.calledNumber ?? null,
-    detail: JSON.stringify({
-      ratingGroup: usage.ratingGroup,
-      ...(usage.visitedMccMnc === undefined ? {} : { roaming: true, visitedMccMnc: usage.visitedMccMnc }),
-      extra: {
-        protocol: usage.protocol,
-        session: usage.sessionId,
-        reservation: usage.reservationId,
-        reportedAt,
-      },
-    }),
-    charged_units: units - usage.bucketUnits,
-    allowance_units: usage.bucketUnits,
-    amount_pico: usage.amountPico,
-    currency: usage.currency,
-    trace: usage.trace,
-    raw: JSON.stringify({
-      online: usage.protocol,
-      session: usage.sessionId,
-      requestNumber: usage.requestNumber,
-      ratingGroup: usage.ratingGroup,
-      used: String(units),
-      unit: usage.unit,
-      reportedAt,
-    }),
-    rated_at: now,
-  };
-  for (const column of COLUMNS) values.push(row[column]);
+    usage.requestNumber,
+    usage.reservationId,
+    usage.subscriptionId,
+    usage.accountId,
+    usage.service,
+    usage.identity,
+    startInstant(usage.startMs),
+    unit === 'second' ? units : 0n,
+    0n,
+    unit === 'byte' ? units : 0n,
+    unit !== 'second' && unit !== 'byte' ? units : 0n,
+    usage.calledNumber ?? null,
+    detail,
+    units - usage.bucketUnits,
+    usage.bucketUnits,
+    usage.amountPico,
+    usage.currency,
+    usage.trace,
+    raw,
+    now,
+  );
 }
