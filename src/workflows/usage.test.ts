@@ -337,7 +337,7 @@ describeEachDialect('workflows: usage import, rejects, controls and re-rating', 
   });
   it('opens one stream import per source and day, also for concurrent first requests', async () => {
     const ids = await Promise.all(
-      [0, 1, 2, 3].map(() => streamImportOf(deps(), caller, 'msc-test', '2026-11-27')),
+      Array.from({ length: 16 }, () => streamImportOf(deps(), caller, 'msc-test', '2026-11-27')),
     );
     assert.equal(new Set(ids).size, 1, ids.join(', '));
   });

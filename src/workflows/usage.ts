@@ -475,7 +475,13 @@ export async function streamImportOf(
   if (existing[0] !== undefined) return existing[0].id;
   return runChange(deps, caller, async (ctx) => {
     // Again inside the write transaction: two first requests of the day may both have found none
-    // above, and the second must take the first one's import, not open another.
+    // above, and the second must take the first one's import, not open another. SQLite runs one
+    // write transaction at a time, so the second sees the first's import; PostgreSQL (read
+    // committed) would let both look at once and both insert, so there they queue on the tenant's
+    // row first, and the second's read, a new statement, sees what the first committed.
+    if (ctx.dialect === 'postgres') {
+      await ctx.tx.selectFrom('tenants').select('id').where('id', '=', caller.tenantId).forUpdate().execute();
+    }
     const found = await store.importsByChecksum(ctx.tx, caller.tenantId, sourceName, checksum);
     if (found[0] !== undefined) return found[0].id;
     const id = newId('imp', ctx.clock);
