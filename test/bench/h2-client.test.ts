@@ -1,7 +1,6 @@
 /**
- * The benchmark's HTTP/2 client (bench/h2-client.ts) and its HPACK (bench/hpack.ts): the Huffman
- * code against codes printed in RFC 7541 Appendix B and the request examples of Appendix C.4, then
- * the client against the real Nchf server (statuses, Location, flow control with bodies larger
+ * The benchmark's HTTP/2 client (bench/h2-client.ts; its HPACK, src/protocols/http2/hpack.ts, is
+ * tested beside that): the client against the real Nchf server (statuses, Location, flow control with bodies larger
  * than the server's windows, the server's stream limit) and against node:http2 servers that send
  * CONTINUATION, PING, RST_STREAM and GOAWAY.
  */
@@ -18,14 +17,6 @@ import {
 } from '../../src/protocols/nchf/fixtures.js';
 import { startNchfServer, type NchfServer, type NchfServerOptions } from '../../src/protocols/nchf/server.js';
 import { H2Connection, H2Error, H2ErrorCode } from '../../bench/h2-client.js';
-import {
-  HUFFMAN_CODES,
-  HUFFMAN_CODE_LENGTHS,
-  HpackDecoder,
-  HpackError,
-  decodeHuffman,
-  encodeHuffman,
-} from '../../bench/hpack.js';
 
 const TOKEN = 'smf-token-1';
 const SUBSCRIBER = 'imsi-262011234567890';
@@ -34,98 +25,6 @@ const COLLECTION = '/nchf-convergedcharging/v3/chargingdata';
 const cleanUp: (() => Promise<void>)[] = [];
 after(async () => {
   while (cleanUp.length > 0) await cleanUp.pop()!();
-});
-
-const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ''), 'hex');
-
-describe('HPACK for the bench client', () => {
-  it('rebuilds the Huffman codes RFC 7541 Appendix B prints', () => {
-    // [symbol, code as hex, length] copied from the RFC's table, spread over every code length.
-    const printed: [number, number, number][] = [
-      [0, 0x1ff8, 13],
-      [9, 0xffffea, 24],
-      [10, 0x3ffffffc, 30],
-      [32, 0x14, 6],
-      [48, 0x0, 5],
-      [58, 0x5c, 7],
-      [92, 0x7fff0, 19],
-      [97, 0x3, 5],
-      [116, 0x9, 5],
-      [124, 0x7fc, 11],
-      [127, 0xffffffc, 28],
-      [128, 0xfffe6, 20],
-      [142, 0xffffeb, 24],
-      [153, 0x1fffdc, 21],
-      [199, 0x1ffffec, 25],
-      [203, 0x7ffffde, 27],
-      [220, 0xffffffd, 28],
-      [255, 0x3ffffee, 26],
-      [256, 0x3fffffff, 30],
-    ];
-    for (const [symbol, code, length] of printed) {
-      assert.equal(HUFFMAN_CODE_LENGTHS[symbol], length, `length of ${symbol}`);
-      assert.equal(HUFFMAN_CODES[symbol], code, `code of ${symbol}`);
-    }
-  });
-
-  it('decodes every octet value Huffman-coded, and refuses EOS and over-long padding', () => {
-    const all = String.fromCharCode(...Array.from({ length: 256 }, (_, i) => i));
-    const encoded = encodeHuffman(all);
-    assert.equal(decodeHuffman(encoded, 0, encoded.length), all);
-    // "www.example.com" as RFC 7541 C.4.1 encodes it.
-    const www = hex('f1e3 c2e5 f23a 6ba0 ab90 f4ff');
-    assert.deepEqual(encodeHuffman('www.example.com'), www);
-    assert.equal(decodeHuffman(www, 0, www.length), 'www.example.com');
-    // 'a' (00011) then eight bits of padding: more than seven is an error (section 5.2).
-    assert.throws(() => decodeHuffman(hex('1f ff'), 0, 2), HpackError);
-    // 30 ones: EOS itself.
-    assert.throws(() => decodeHuffman(hex('ff ff ff ff'), 0, 4), HpackError);
-    // Padding that is not all ones: 'a' followed by 000.
-    assert.throws(() => decodeHuffman(hex('18'), 0, 1), HpackError);
-  });
-
-  it('decodes the request examples of RFC 7541 C.4 with their dynamic table', () => {
-    const decoder = new HpackDecoder(
-      new Set([':method', ':scheme', ':path', ':authority', 'cache-control', 'custom-key']),
-    );
-    const read = (block: string): [string, string][] => {
-      const fields: [string, string][] = [];
-      decoder.decode(hex(block), (name, value) => fields.push([name, value]));
-      return fields;
-    };
-    assert.deepEqual(read('8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff'), [
-      [':method', 'GET'],
-      [':scheme', 'http'],
-      [':path', '/'],
-      [':authority', 'www.example.com'],
-    ]);
-    assert.deepEqual(decoder.table, { entries: 1, size: 57, maxSize: 4096 });
-    assert.deepEqual(read('8286 84be 5886 a8eb 1064 9cbf'), [
-      [':method', 'GET'],
-      [':scheme', 'http'],
-      [':path', '/'],
-      [':authority', 'www.example.com'],
-      ['cache-control', 'no-cache'],
-    ]);
-    assert.deepEqual(decoder.table, { entries: 2, size: 110, maxSize: 4096 });
-    assert.deepEqual(read('8287 85bf 4088 25a8 49e9 5ba9 7d7f 8925 a849 e95b b8e8 b4bf'), [
-      [':method', 'GET'],
-      [':scheme', 'https'],
-      [':path', '/index.html'],
-      [':authority', 'www.example.com'],
-      ['custom-key', 'custom-value'],
-    ]);
-    assert.deepEqual(decoder.table, { entries: 3, size: 164, maxSize: 4096 });
-    // Our HEADER_TABLE_SIZE 0 acknowledged: the next block must shrink the table to 0 first.
-    decoder.setLimit(0);
-    assert.throws(() => read('82'), HpackError);
-    assert.deepEqual(read('20 82'), [[':method', 'GET']]);
-    assert.deepEqual(decoder.table, { entries: 0, size: 0, maxSize: 0 });
-    // With a table of 0, an entry "added" is evicted at once, and an index past the table fails.
-    assert.deepEqual(read('418c f1e3 c2e5 f23a 6ba0 ab90 f4ff'), [[':authority', 'www.example.com']]);
-    assert.throws(() => read('be'), HpackError);
-    assert.throws(() => read('82 20'), HpackError, 'a size update after a field');
-  });
 });
 
 interface Caller {
