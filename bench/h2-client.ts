@@ -24,7 +24,7 @@
  * started by a burst of answers costs one system call.
  */
 import { connect as netConnect, type Socket } from 'node:net';
-import { encodeField, HpackDecoder, HpackError, encodeInteger } from './hpack.js';
+import { encodeField, HpackDecoder, HpackError, writeInteger } from '../src/protocols/http2/hpack.js';
 
 /** What a request's answer says. */
 export interface H2Reply {
@@ -306,12 +306,7 @@ export class H2Connection {
     }
     at += this.prefix.copy(out, at);
     out[at++] = 0x04;
-    if (lengthBytes === 1) out[at++] = pathLength;
-    else {
-      const bytes: number[] = [];
-      encodeInteger(bytes, 7, 0, pathLength);
-      for (const byte of bytes) out[at++] = byte;
-    }
+    at = writeInteger(out, at, 7, 0, pathLength);
     at += out.write(path, at, 'latin1');
     at += this.suffix.copy(out, at);
     this.outLength = at;

@@ -16,7 +16,6 @@ import {
   decodeHuffman,
   encodeField,
   encodeHuffman,
-  encodeInteger,
   fieldBound,
   writeField,
   writeInteger,
@@ -49,12 +48,9 @@ describe('HPACK integers', () => {
       [8, 42, '2a'],
     ];
     for (const [prefix, value, expected] of cases) {
-      const out: number[] = [];
-      encodeInteger(out, prefix, 0, value);
-      assert.deepEqual(Buffer.from(out), hex(expected));
       const target = Buffer.alloc(8);
-      assert.equal(writeInteger(target, 0, prefix, 0, value), out.length);
-      assert.deepEqual(target.subarray(0, out.length), hex(expected));
+      assert.equal(writeInteger(target, 0, prefix, 0, value), hex(expected).length);
+      assert.deepEqual(target.subarray(0, hex(expected).length), hex(expected));
     }
   });
 

@@ -1,11 +1,10 @@
 /**
  * HPACK (RFC 7541) for both ends of our HTTP/2 code: the server connection
- * (./server-connection.ts) and the benchmark's client (bench/h2-client.ts, which re-exports this
- * module from bench/hpack.ts).
+ * (./server-connection.ts) and the benchmark's client (bench/h2-client.ts).
  *
  * Encoding never uses the dynamic table: fields go out as static-table indexed fields or as literals
- * without indexing (sections 6.1, 6.2.2), so our encoder has no state, needs no table-size
- * bookkeeping, and a peer's SETTINGS_HEADER_TABLE_SIZE is irrelevant to it. Response fields are a
+ * without indexing (sections 6.1, 6.2.2), so our encoder keeps no table; a peer that lowers
+ * SETTINGS_HEADER_TABLE_SIZE is only told the new size once (the connection does that). Response fields are a
  * handful per request, mostly short, so what indexing would save is a few dozen octets.
  *
  * Decoding implements everything, the dynamic table included (sections 2.3.2 and 4): a peer's
@@ -234,28 +233,6 @@ export function encodeHuffman(text: string): Buffer {
 
 // ---- Encoding --------------------------------------------------------------------------------------
 
-/** Appends an HPACK integer (RFC 7541 section 5.1) with an N-bit prefix, `flags` in the high bits. */
-export function encodeInteger(out: number[], prefixBits: number, flags: number, value: number): void {
-  const limit = (1 << prefixBits) - 1;
-  if (value < limit) {
-    out.push(flags | value);
-    return;
-  }
-  out.push(flags | limit);
-  let rest = value - limit;
-  while (rest >= 128) {
-    out.push((rest % 128) | 128);
-    rest = Math.floor(rest / 128);
-  }
-  out.push(rest);
-}
-
-function pushString(out: number[], text: string): void {
-  const bytes = Buffer.from(text, 'latin1');
-  encodeInteger(out, 7, 0, bytes.length);
-  for (const byte of bytes) out.push(byte);
-}
-
 /**
  * The static index of each name's first entry, and of each name+value pair for the few names the
  * table gives values (:method, :path, :scheme, :status, accept-encoding): a map per name, so a
@@ -279,17 +256,8 @@ for (let index = STATIC_COUNT; index >= 1; index--) {
  * Huffman). The bench client encodes its constant fields once per connection with it.
  */
 export function encodeField(name: string, value: string): Buffer {
-  const out: number[] = [];
-  const index = STATIC_FIELD_INDEX.get(name)?.get(value);
-  if (index !== undefined) {
-    encodeInteger(out, 7, 0x80, index);
-    return Buffer.from(out);
-  }
-  const nameIndex = STATIC_NAME_INDEX.get(name) ?? 0;
-  encodeInteger(out, 4, 0x00, nameIndex);
-  if (nameIndex === 0) pushString(out, name);
-  pushString(out, value);
-  return Buffer.from(out);
+  const target = Buffer.allocUnsafe(fieldBound(name, value));
+  return target.subarray(0, writeField(target, 0, name, value));
 }
 
 /** Writes an HPACK integer into `target` at `at`; returns the offset after it. */

@@ -1,1 +1,0 @@
-export * from '../src/protocols/http2/hpack.js';
