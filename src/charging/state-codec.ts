@@ -46,18 +46,6 @@ function optionalText(value: string | undefined): string {
   return value === undefined ? 'null' : jsonString(value);
 }
 
-function texts(values: readonly string[]): string {
-  let out = '[';
-  for (let i = 0; i < values.length; i++) out += (i === 0 ? '' : ',') + jsonString(values[i] as string);
-  return `${out}]`;
-}
-
-function amounts(values: readonly bigint[]): string {
-  let out = '[';
-  for (let i = 0; i < values.length; i++) out += (i === 0 ? '' : ',') + amount(values[i] as bigint);
-  return `${out}]`;
-}
-
 function list<T>(values: readonly T[], one: (value: T) => string): string {
   let out = '[';
   for (let i = 0; i < values.length; i++) out += (i === 0 ? '' : ',') + one(values[i] as T);
@@ -77,7 +65,7 @@ export function encodeReservationState(r: Reservation): string {
   return (
     `[${FORMAT},${r.ratingGroup},${jsonString(r.service)},${optionalText(r.zone)},${jsonString(r.unit)}` +
     `,${r.createdAtMs},${r.expiresAtMs},${amount(r.requestedUnits)},${amount(r.grantedUnits)}` +
-    `,${amount(r.moneyUnits)},${amount(r.heldPico)},${texts(r.holdBalanceIds)},${amounts(r.holdAmounts)}` +
+    `,${amount(r.moneyUnits)},${amount(r.heldPico)},${list(r.holdBalanceIds, jsonString)},${list(r.holdAmounts, amount)}` +
     `,${r.closedAtMs === undefined ? 'null' : r.closedAtMs},${amount(r.usedUnits)},${amount(r.committedUnits)}` +
     `,${amount(r.releasedUnits)},${amount(r.unchargedUnits)},${amount(r.chargedPico)}]`
   );
@@ -121,6 +109,8 @@ function outcomeText(o: ChargingOutcome, sessionId: string): string {
   );
 }
 
+const reservationIdText = (reservation: { readonly id: string }): string => jsonString(reservation.id);
+
 /** A session's state: [2, lastFingerprint, reservationIds, lastOutcome or null]. */
 export function encodeSessionState(session: {
   readonly sessionId: string;
@@ -128,13 +118,9 @@ export function encodeSessionState(session: {
   readonly reservations: readonly { readonly id: string }[];
   readonly lastOutcome: ChargingOutcome | undefined;
 }): string {
-  let ids = '[';
-  for (let i = 0; i < session.reservations.length; i++) {
-    ids += (i === 0 ? '' : ',') + jsonString((session.reservations[i] as { id: string }).id);
-  }
   const outcome = session.lastOutcome;
   return (
-    `[${FORMAT},${jsonString(session.lastFingerprint)},${ids}]` +
+    `[${FORMAT},${jsonString(session.lastFingerprint)},${list(session.reservations, reservationIdText)}` +
     `,${outcome === undefined ? 'null' : outcomeText(outcome, session.sessionId)}]`
   );
 }
