@@ -20,6 +20,47 @@ export function instantFromMs(ms: number): Instant {
   return new Date(ms).toISOString();
 }
 
+const DAY_MS = 86_400_000;
+
+/**
+ * instantFromMs for hot paths, the same text for years 0000 to 9999 without a Date object: the date
+ * part is cached per day and the time of day is computed from the milliseconds in the day.
+ */
+export class InstantFormatter {
+  private day = Number.NaN;
+  private prefix = '';
+  private lastMs = Number.NaN;
+  private last: Instant = '';
+  format(ms: number): Instant {
+    // Callers format instants in time order, many in the same millisecond (a switch's records, a
+    // group of online reports): the last one is often the next one.
+    if (ms === this.lastMs) return this.last;
+    this.lastMs = ms;
+    this.last = this.formatNew(ms);
+    return this.last;
+  }
+
+  private formatNew(ms: number): Instant {
+    const day = Math.floor(ms / DAY_MS);
+    if (day !== this.day) {
+      this.day = day;
+      this.prefix = instantFromMs(day * DAY_MS).slice(0, 11);
+    }
+    let rest = ms - day * DAY_MS;
+    const hours = Math.floor(rest / 3_600_000);
+    rest -= hours * 3_600_000;
+    const minutes = Math.floor(rest / 60_000);
+    rest -= minutes * 60_000;
+    const seconds = Math.floor(rest / 1000);
+    const millis = rest - seconds * 1000;
+    return `${this.prefix}${two(hours)}:${two(minutes)}:${two(seconds)}.${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
+  }
+}
+
+function two(n: number): string {
+  return n < 10 ? `0${n}` : `${n}`;
+}
+
 export function msFromInstant(instant: Instant): number {
   return Date.parse(instant);
 }

@@ -24,7 +24,7 @@
  * Ids come in blocks from usage_id_blocks ('rated_usage'), taken ahead of need (a crash leaves a
  * gap in the ids, never a duplicate).
  */
-import { instantFromMs, type Instant } from '../kernel/clock.js';
+import { InstantFormatter, type Instant } from '../kernel/clock.js';
 import { jsonString } from '../kernel/json-text.js';
 import type { BaseUnit } from '../kernel/quantity.js';
 import * as usageStore from '../usage/store.js';
@@ -75,24 +75,13 @@ export interface PreparedUsage {
   readonly importIds: ReadonlyMap<string, string>;
 }
 
-/**
- * instantFromMs, remembering its last answer: a group's records are mostly reported in the same
- * millisecond (and their reservations made in the same one), and each record needs the instant it
- * was reported four times (its day twice, detail and raw). One of these per kind of instant.
- */
-function lastInstantMemo(): (ms: number) => Instant {
-  let lastMs = Number.NaN;
-  let lastInstant = '' as Instant;
-  return (ms) => {
-    if (ms !== lastMs) {
-      lastInstant = instantFromMs(ms);
-      lastMs = ms;
-    }
-    return lastInstant;
-  };
-}
-const reportedInstant = lastInstantMemo();
-const startInstant = lastInstantMemo();
+// One formatter per kind of instant: a group's records are mostly reported in the same millisecond
+// (and their reservations made in the same one), and each record needs the instant it was reported
+// four times (its day twice, detail and raw).
+const reported = new InstantFormatter();
+const started = new InstantFormatter();
+const reportedInstant = (ms: number): Instant => reported.format(ms);
+const startInstant = (ms: number): Instant => started.format(ms);
 
 const dayOf = (ms: number): string => reportedInstant(ms).slice(0, 10);
 const importKey = (tenantId: string, source: string, day: string): string =>

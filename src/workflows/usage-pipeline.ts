@@ -18,7 +18,7 @@
  * caches) is only trusted for the life of one pipeline: a pipeline whose batch failed is thrown
  * away, never reused.
  */
-import { instantFromMs, type Clock } from '../kernel/clock.js';
+import { InstantFormatter, instantFromMs, type Clock } from '../kernel/clock.js';
 import { fail } from '../kernel/errors.js';
 import { UsageErrors } from '../usage/errors.js';
 import type { Database, Executor, Tx } from '../storage/database.js';
@@ -133,45 +133,6 @@ class DayNames {
     }
     return this.lastName;
   }
-}
-
-/**
- * Fixed-width ISO-8601 instants without Date objects on the hot path: the date part is cached per
- * day and the time of day is computed from the milliseconds in the day.
- */
-class InstantFormatter {
-  private day = Number.NaN;
-  private prefix = '';
-  private lastMs = Number.NaN;
-  private last = '';
-  format(ms: number): string {
-    // A switch writes its records in time order, several in the same second: the last one is
-    // often the next one.
-    if (ms === this.lastMs) return this.last;
-    this.lastMs = ms;
-    this.last = this.formatNew(ms);
-    return this.last;
-  }
-
-  private formatNew(ms: number): string {
-    const day = Math.floor(ms / MS_PER_DAY);
-    if (day !== this.day) {
-      this.day = day;
-      this.prefix = instantFromMs(day * MS_PER_DAY).slice(0, 11);
-    }
-    let rest = ms - day * MS_PER_DAY;
-    const hours = Math.floor(rest / 3_600_000);
-    rest -= hours * 3_600_000;
-    const minutes = Math.floor(rest / 60_000);
-    rest -= minutes * 60_000;
-    const seconds = Math.floor(rest / 1000);
-    const millis = rest - seconds * 1000;
-    return `${this.prefix}${two(hours)}:${two(minutes)}:${two(seconds)}.${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
-  }
-}
-
-function two(n: number): string {
-  return n < 10 ? `0${n}` : `${n}`;
 }
 
 export interface PipelineOptions {
